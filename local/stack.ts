@@ -1,0 +1,230 @@
+/**
+ * The whole pipeline on one machine: emulators, the resources of serverless.yml, and every
+ * function wired to its event source as Lambda would wire it. Used by `npm start`, the
+ * integration tests and the benchmarks.
+ *
+ * Functions run in this process. Lambda gives each function its own environment; here the
+ * environments are merged, which is safe because serverless.yml never gives one variable two
+ * meanings (checked at start: a conflict is an error) — except POWERTOOLS_SERVICE_NAME, which
+ * is `mailbridge-local` for all.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Server } from 'node:http';
+import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator } from './emulators.ts';
+import { loadServiceConfig, type FunctionConfig, type ServiceConfig } from './serverless-config.ts';
+import { provisionResources, ResourceRegistry } from './resources.ts';
+import { SqsPoller } from './event-sources/sqs-poller.ts';
+import { startHttpApi, type Route } from './event-sources/http-api.ts';
+import { invokeWithTimeout, lambdaContext, type LambdaHandler } from './lambda-context.ts';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_STATE_FILE = join(PROJECT_ROOT, '.mailbridge', 'local.json');
+
+export class LocalStackError extends Error {
+  override name = 'LocalStackError';
+}
+
+export interface LocalStackOptions {
+  /** HTTP API port; 0 picks a free one. */
+  httpPort?: number;
+  fauxqsPort?: number;
+  dynamodbPort?: number;
+  stage?: string;
+  region?: string;
+  /** Where to write the endpoints for the CLI; null writes nothing. */
+  stateFile?: string | null;
+  /** Seconds before a failed SQS message is visible again (Lambda waits the visibility timeout). */
+  retryDelaySeconds?: number;
+  /** Extra environment for the functions (e.g. secrets for the local stack). */
+  env?: Record<string, string>;
+  logLevel?: string;
+  onFunctionError?: (functionName: string, error: unknown) => void;
+}
+
+export interface LocalInfo {
+  httpUrl: string;
+  region: string;
+  stage: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  endpoints: Record<string, string>;
+  queues: Record<string, { name: string; url: string; arn: string; dlq?: string | undefined }>;
+  topics: Record<string, { name: string; arn: string }>;
+  tables: Record<string, { name: string; arn: string; streamArn?: string | undefined }>;
+  buckets: Record<string, { name: string }>;
+  functions: Record<string, { handler: string; events: string[] }>;
+  skippedResources: string[];
+  pid: number;
+}
+
+export interface LocalStack {
+  info: LocalInfo;
+  config: ServiceConfig;
+  pollers: Map<string, SqsPoller>;
+  stop(): Promise<void>;
+}
+
+function eventKinds(fn: FunctionConfig): string[] {
+  return (fn.events ?? []).map((e) => Object.keys(e)[0] ?? 'unknown');
+}
+
+async function loadHandler(fn: FunctionConfig): Promise<LambdaHandler> {
+  const dot = fn.handler.lastIndexOf('.');
+  const file = fn.handler.slice(0, dot);
+  const exported = fn.handler.slice(dot + 1);
+  const mod = (await import(pathToFileURL(join(PROJECT_ROOT, `${file}.ts`)).href)) as Record<string, unknown>;
+  const handler = mod[exported];
+  if (typeof handler !== 'function') throw new LocalStackError(`${fn.handler}: export ${exported} is not a function`);
+  return handler as LambdaHandler;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const region = options.region ?? 'us-east-1';
+  const stage = options.stage ?? 'local';
+  const config = loadServiceConfig(join(PROJECT_ROOT, 'serverless.yml'), { stage, region });
+  const stackName = `${config.service}-${stage}`;
+
+  const [fauxqsPort, dynamoPort] = await Promise.all([
+    options.fauxqsPort ?? freePort(),
+    options.dynamodbPort ?? freePort(),
+  ]);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const [fauxqs, dynamo] = await Promise.all([startFauxqsEmulator(fauxqsPort, region), startDynamoDbLocal(dynamoPort, region)]);
+    stops.push(() => fauxqs.stop(), () => dynamo.stop());
+
+    const common = { region, credentials: { ...LOCAL_CREDENTIALS } };
+    const clients = {
+      sqs: new SQSClient({ ...common, endpoint: fauxqs.endpoint }),
+      sns: new SNSClient({ ...common, endpoint: fauxqs.endpoint }),
+      s3: new S3Client({ ...common, endpoint: fauxqs.endpoint, forcePathStyle: true }),
+      dynamodb: new DynamoDBClient({ ...common, endpoint: dynamo.endpoint }),
+    };
+    const registry = new ResourceRegistry(region, stackName);
+    await provisionResources(config.resources, registry, clients);
+
+    // The functions' environment: AWS SDK endpoint variables point every client at the emulators.
+    const env: Record<string, string> = {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_SNS: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
+      MAILBRIDGE_S3_FORCE_PATH_STYLE: 'true',
+      MAILBRIDGE_STAGE: stage,
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    };
+    const merged = new Map<string, { value: string; from: string }>();
+    const addEnv = (vars: Record<string, unknown> | undefined, from: string) => {
+      for (const [key, raw] of Object.entries(vars ?? {})) {
+        const value = String(registry.resolve(raw));
+        const seen = merged.get(key);
+        if (key !== 'POWERTOOLS_SERVICE_NAME' && seen && seen.value !== value) {
+          throw new LocalStackError(`environment variable ${key} differs between ${seen.from} and ${from}`);
+        }
+        merged.set(key, { value, from });
+      }
+    };
+    addEnv(config.provider.environment, 'provider');
+    for (const [name, fn] of Object.entries(config.functions)) addEnv(fn.environment, name);
+    for (const [key, { value }] of merged) env[key] = value;
+    Object.assign(env, { POWERTOOLS_SERVICE_NAME: 'mailbridge-local', NODE_OPTIONS: process.env.NODE_OPTIONS ?? '' });
+    if (options.logLevel) env.POWERTOOLS_LOG_LEVEL = options.logLevel;
+    Object.assign(env, options.env ?? {});
+    Object.assign(process.env, env);
+
+    const onError = options.onFunctionError ?? ((name: string, error: unknown) => console.error(`[${name}]`, error));
+    const pollers = new Map<string, SqsPoller>();
+    const routes: Route[] = [];
+    for (const [name, fn] of Object.entries(config.functions)) {
+      const handler = await loadHandler(fn);
+      const timeout = Number(fn.timeout ?? config.provider.timeout ?? 6);
+      const functionName = `${stackName}-${name}`;
+      const invoke = (event: unknown) => invokeWithTimeout(handler, event, lambdaContext(functionName, timeout, Number(fn.memorySize ?? 256), region), timeout);
+      for (const ev of fn.events ?? []) {
+        if ('sqs' in ev) {
+          const sqs = (ev as { sqs: { arn: unknown; batchSize?: number; functionResponseType?: string } }).sqs;
+          const arn = String(registry.resolve(sqs.arn));
+          const queue = [...registry.created.values()].find((r) => r.attributes.Arn === arn);
+          if (!queue) throw new LocalStackError(`${name}: sqs event names ${arn}, which is not a local queue`);
+          const poller = new SqsPoller({
+            name,
+            client: clients.sqs,
+            queueUrl: queue.ref,
+            queueArn: arn,
+            region,
+            batchSize: sqs.batchSize ?? 10,
+            reportBatchItemFailures: sqs.functionResponseType === 'ReportBatchItemFailures',
+            concurrency: Math.max(1, Math.min(4, Number(fn.reservedConcurrency ?? 2))),
+            retryDelaySeconds: options.retryDelaySeconds ?? 1,
+            invoke: (event) => invoke(event),
+            onError: (error) => onError(name, error),
+          });
+          pollers.set(name, poller);
+        } else if ('httpApi' in ev) {
+          const spec = (ev as { httpApi: { method: string; path: string } | string }).httpApi;
+          const [method, path] = typeof spec === 'string' ? spec.split(' ') : [spec.method, spec.path];
+          routes.push({ method: String(method).toUpperCase(), path: String(path), functionName: name, invoke: (event) => invoke(event) });
+        }
+      }
+    }
+
+    const http = await startHttpApi(options.httpPort ?? 3000, routes, (error) => onError('http', error));
+    stops.push(() => new Promise<void>((r) => (http.server as Server).close(() => r())));
+    for (const poller of pollers.values()) poller.start();
+    stops.push(async () => {
+      await Promise.all([...pollers.values()].map((p) => p.stop()));
+    });
+
+    const info: LocalInfo = {
+      httpUrl: http.url,
+      region,
+      stage,
+      credentials: { ...LOCAL_CREDENTIALS },
+      endpoints: { http: http.url, sqs: fauxqs.endpoint, sns: fauxqs.endpoint, s3: fauxqs.endpoint, dynamodb: dynamo.endpoint },
+      queues: {},
+      topics: {},
+      tables: {},
+      buckets: {},
+      functions: Object.fromEntries(Object.entries(config.functions).map(([n, f]) => [n, { handler: f.handler, events: eventKinds(f) }])),
+      skippedResources: registry.skipped,
+      pid: process.pid,
+    };
+    for (const [id, r] of registry.created) {
+      if (r.type === 'AWS::SQS::Queue') {
+        const redrive = (config.resources[id]?.Properties?.RedrivePolicy ?? undefined) as { deadLetterTargetArn?: unknown } | undefined;
+        const dlqArn = redrive ? String(registry.resolve(redrive.deadLetterTargetArn)) : undefined;
+        const dlqId = dlqArn ? [...registry.created.entries()].find(([, q]) => q.attributes.Arn === dlqArn)?.[0] : undefined;
+        info.queues[id] = { name: r.name, url: r.ref, arn: String(r.attributes.Arn), dlq: dlqId };
+      } else if (r.type === 'AWS::SNS::Topic') info.topics[id] = { name: r.name, arn: r.ref };
+      else if (r.type === 'AWS::DynamoDB::Table') info.tables[id] = { name: r.name, arn: String(r.attributes.Arn), streamArn: r.attributes.StreamArn };
+      else if (r.type === 'AWS::S3::Bucket') info.buckets[id] = { name: r.name };
+    }
+    const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
+    if (stateFile) {
+      mkdirSync(dirname(stateFile), { recursive: true });
+      writeFileSync(stateFile, `${JSON.stringify(info, null, 2)}\n`);
+    }
+    return {
+      info,
+      config,
+      pollers,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Boundary schemas for SES feedback as it reaches the SQS queue: either the SNS envelope
+ * (`Message` holds the SES JSON as a string) or, with RawMessageDelivery, the SES JSON itself.
+ * Both classic notifications (`notificationType`) and configuration-set events (`eventType`).
+ * Unknown fields are tolerated (stripped), unknown event types are accepted.
+ * https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
+ * https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html
+ */
+import { z } from 'zod';
+
+export class MalformedEventError extends Error {
+  override name = 'MalformedEventError';
+}
+
+const recipient = z.object({
+  emailAddress: z.string().min(3),
+  status: z.string().optional(),
+  action: z.string().optional(),
+});
+
+export const sesNotificationSchema = z
+  .object({
+    notificationType: z.string().optional(),
+    eventType: z.string().optional(),
+    mail: z.object({
+      messageId: z.string().min(1),
+      timestamp: z.string().optional(),
+      destination: z.array(z.string()).optional(),
+      tags: z.record(z.string(), z.array(z.string())).optional(),
+    }),
+    bounce: z
+      .object({
+        bounceType: z.string(),
+        bounceSubType: z.string().optional(),
+        bouncedRecipients: z.array(recipient).min(1),
+        timestamp: z.string().optional(),
+        feedbackId: z.string().optional(),
+      })
+      .optional(),
+    complaint: z
+      .object({
+        complainedRecipients: z.array(recipient).min(1),
+        timestamp: z.string().optional(),
+        feedbackId: z.string().optional(),
+        complaintFeedbackType: z.string().optional(),
+        complaintSubType: z.string().nullable().optional(),
+      })
+      .optional(),
+    delivery: z
+      .object({
+        recipients: z.array(z.string()).min(1),
+        timestamp: z.string().optional(),
+        smtpResponse: z.string().optional(),
+      })
+      .optional(),
+  })
+  .superRefine((n, ctx) => {
+    const type = n.eventType ?? n.notificationType;
+    if (typeof type !== 'string') {
+      ctx.addIssue({ code: 'custom', message: 'neither eventType nor notificationType is present' });
+      return;
+    }
+    // A known feedback type must carry its detail object, or we would silently drop recipients.
+    const detail = { Bounce: n.bounce, Complaint: n.complaint, Delivery: n.delivery } as Record<string, unknown>;
+    if (type in detail && detail[type] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [type.toLowerCase()], message: `${type} notification without its ${type.toLowerCase()} object` });
+    }
+  });
+
+export type SesNotification = z.infer<typeof sesNotificationSchema>;
+
+const snsEnvelopeSchema = z.object({
+  Type: z.string(),
+  MessageId: z.string(),
+  TopicArn: z.string().optional(),
+  Message: z.string(),
+  Timestamp: z.string().optional(),
+});
+
+export interface ParsedSesBody {
+  notification: SesNotification;
+  /** Present when the body was an SNS envelope. */
+  snsMessageId?: string | undefined;
+  topicArn?: string | undefined;
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MalformedEventError(`${what} is not JSON`);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parse one SQS body into an SES notification, or throw MalformedEventError saying why. */
+export function parseSesFeedbackBody(body: string): ParsedSesBody {
+  const outer = parseJson(body, 'body');
+  if (!isObject(outer)) throw new MalformedEventError('body is not a JSON object');
+
+  let inner: unknown = outer;
+  let snsMessageId: string | undefined;
+  let topicArn: string | undefined;
+  if ('Type' in outer && 'Message' in outer) {
+    const envelope = snsEnvelopeSchema.safeParse(outer);
+    if (!envelope.success) throw new MalformedEventError('SNS envelope without a string Message');
+    if (envelope.data.Type !== 'Notification') {
+      throw new MalformedEventError(`SNS message of type ${envelope.data.Type}, not a Notification`);
+    }
+    snsMessageId = envelope.data.MessageId;
+    topicArn = envelope.data.TopicArn;
+    inner = parseJson(envelope.data.Message, 'SNS Message');
+  }
+  const parsed = sesNotificationSchema.safeParse(inner);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new MalformedEventError(`not an SES notification: ${first ? `${first.path.join('.') || '(root)'} ${first.message}` : 'invalid'}`);
+  }
+  return { notification: parsed.data, snsMessageId, topicArn };
+}
