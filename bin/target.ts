@@ -1,7 +1,7 @@
 /**
  * Where the CLI points: the running local stack (default; endpoints from the state file
  * `npm start` writes, or MAILBRIDGE_LOCAL_STATE), or a deployed stage (`--stage <name>` /
- * MAILBRIDGE_STAGE, standard AWS credentials and region), whose resource names come from the
+ * MAILBRIDGE_DEPLOYED_STAGE, standard AWS credentials and region), whose resource names come from the
  * same serverless.yml.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ function clients(config: { region: string; endpoints?: Record<string, string>; c
   const e = config.endpoints ?? {};
   const dynamodb = new DynamoDBClient({ ...base, ...(e.dynamodb ? { endpoint: e.dynamodb } : {}) });
   return {
-    sqs: new SQSClient({ ...base, ...(e.sqs ? { endpoint: e.sqs } : {}) }),
+    sqs: new SQSClient({ ...base, ...(e.sqs ? { endpoint: e.sqs, useQueueUrlAsEndpoint: false } : {}) }),
     sns: new SNSClient({ ...base, ...(e.sns ? { endpoint: e.sns } : {}) }),
     s3: new S3Client({ ...base, ...(e.s3 ? { endpoint: e.s3, forcePathStyle: true } : {}) }),
     dynamodb,
@@ -56,7 +56,7 @@ function clients(config: { region: string; endpoints?: Record<string, string>; c
 }
 
 export async function resolveTarget(stage: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
-  const deployedStage = stage ?? env.MAILBRIDGE_STAGE;
+  const deployedStage = stage ?? env.MAILBRIDGE_DEPLOYED_STAGE;
   if (!deployedStage) {
     const info = readLocalInfo(env);
     return { mode: 'local', info, ...clients(info) };

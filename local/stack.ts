@@ -103,7 +103,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const common = { region, credentials: { ...LOCAL_CREDENTIALS } };
     const clients = {
-      sqs: new SQSClient({ ...common, endpoint: fauxqs.endpoint }),
+      sqs: new SQSClient({ ...common, endpoint: fauxqs.endpoint, useQueueUrlAsEndpoint: false }),
       sns: new SNSClient({ ...common, endpoint: fauxqs.endpoint }),
       s3: new S3Client({ ...common, endpoint: fauxqs.endpoint, forcePathStyle: true }),
       dynamodb: new DynamoDBClient({ ...common, endpoint: dynamo.endpoint }),
@@ -123,7 +123,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       MAILBRIDGE_S3_FORCE_PATH_STYLE: 'true',
-      MAILBRIDGE_STAGE: stage,
       POWERTOOLS_METRICS_DISABLED: 'true',
     };
     const merged = new Map<string, { value: string; from: string }>();

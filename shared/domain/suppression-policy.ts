@@ -212,10 +212,14 @@ export function applyFeedback(
   }
 
   if (event.kind === 'delivery') {
+    // An address we hold nothing about gets no write: most deliveries are to healthy addresses.
+    // For one we do hold, the delivery time is kept so that older soft bounces arriving late
+    // do not count.
     const before = current?.softBounces ?? [];
     const remaining = before.filter((b) => ms(b.at) > ms(event.occurredAt));
-    if (!current || remaining.length === before.length) {
-      return { outcome: 'no-change', added: [], why: 'no soft bounces to clear' };
+    const newer = current?.lastDeliveryAt == null || ms(event.occurredAt) > ms(current.lastDeliveryAt);
+    if (!current || (remaining.length === before.length && !newer)) {
+      return { outcome: 'no-change', added: [], why: current ? 'nothing older to clear' : 'address unknown' };
     }
     const next = record(current, event, policy);
     return {
@@ -226,7 +230,7 @@ export function applyFeedback(
         lastDeliveryAt: current.lastDeliveryAt ? maxIso(current.lastDeliveryAt, event.occurredAt) : event.occurredAt,
       },
       added: [],
-      why: 'delivery cleared soft bounces',
+      why: remaining.length === before.length ? 'delivery time recorded' : 'delivery cleared soft bounces',
     };
   }
 

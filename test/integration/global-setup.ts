@@ -1,0 +1,39 @@
+/**
+ * Starts one local stack (fauxqs, DynamoDB Local, every function on its event source) for all
+ * integration tests, on free ports, with its state file in a temp dir so a developer's running
+ * `npm start` is left alone.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startLocalStack, type LocalInfo, type LocalStack } from '../../local/stack.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    localInfo: LocalInfo;
+    stateFile: string;
+  }
+}
+
+export const WEBHOOK_SECRET = 'integration-test-secret-5f1c';
+
+let stack: LocalStack | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const stateFile = join(mkdtempSync(join(tmpdir(), 'mailbridge-it-')), 'local.json');
+  stack = await startLocalStack({
+    httpPort: 0,
+    stateFile,
+    logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    env: { MAILTRAP_WEBHOOK_SECRET: WEBHOOK_SECRET },
+    // Errors the tests provoke on purpose are asserted on, not printed.
+    onFunctionError: () => undefined,
+  });
+  project.provide('localInfo', stack.info);
+  project.provide('stateFile', stateFile);
+}
+
+export async function teardown(): Promise<void> {
+  await stack?.stop();
+}

@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import type { LocalInfo } from '../../local/stack.ts';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export function localInfo(): LocalInfo {
+  return inject('localInfo');
+}
+
+export function clients(info: LocalInfo = localInfo()) {
+  const base = { region: info.region, credentials: { ...info.credentials } };
+  const dynamodb = new DynamoDBClient({ ...base, endpoint: info.endpoints.dynamodb });
+  return {
+    sqs: new SQSClient({ ...base, endpoint: info.endpoints.sqs, useQueueUrlAsEndpoint: false }),
+    sns: new SNSClient({ ...base, endpoint: info.endpoints.sns }),
+    s3: new S3Client({ ...base, endpoint: info.endpoints.s3, forcePathStyle: true }),
+    dynamodb,
+    documents: DynamoDBDocumentClient.from(dynamodb),
+  };
+}
+
+export function queue(id: string, info: LocalInfo = localInfo()) {
+  const q = info.queues[id];
+  if (!q) throw new Error(`queue ${id} is not in the local stack`);
+  return q;
+}
+
+/** Poll until `check` returns a value (not undefined/false), or fail after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function queueDepth(url: string, sqs = clients().sqs): Promise<{ visible: number; inFlight: number }> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return { visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0), inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
+}
+
+/** Read (and remove) everything currently in a queue, e.g. a DLQ. */
+export async function drain(url: string, sqs = clients().sqs) {
+  const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
+  return out.Messages ?? [];
+}
+
+export async function purge(url: string, sqs = clients().sqs): Promise<void> {
+  await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
+}
+
+export function uniqueEmail(tag: string): string {
+  return `${tag}-${randomUUID().slice(0, 8)}@Example.org`;
+}
+
+/** Run the CLI as a user would (`npx mailbridge ...`), against the test stack. */
+export function cli(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const out = spawnSync(process.execPath, [join(ROOT, 'bin', 'mailbridge.js'), ...args], {
+    env: { ...process.env, MAILBRIDGE_LOCAL_STATE: inject('stateFile') },
+    encoding: 'utf8',
+    input,
+  });
+  return { code: out.status ?? -1, stdout: out.stdout, stderr: out.stderr };
+}
