@@ -3,7 +3,8 @@
  * DynamoDB Local (with Streams) as a Java child process. Both from npm, no Docker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -54,7 +55,8 @@ export async function startDynamoDbLocal(port: number, region: string): Promise<
     process.env.JAVA ?? 'java',
     // Serial GC, C1 only and a small heap: starts in ~2 s and stays near 200 MB.
     ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xmx256m', `-Djava.library.path=${libDir}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own working directory: DynamoDB Local writes a metadata file there even in memory mode.
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'mailbridge-ddb-')) },
   );
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

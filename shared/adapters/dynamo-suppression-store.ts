@@ -25,7 +25,9 @@ export interface SuppressionItem extends AddressState {
 
 export function toItem(state: AddressState, now: string): SuppressionItem {
   const view = viewSuppression(state, state.email);
-  return { ...state, pk: state.email, suppressed: view.suppressed, reason: view.reason, updatedAt: now };
+  // Optional fields are absent, not undefined, whatever the document client's marshalling options.
+  const plain = JSON.parse(JSON.stringify(state)) as AddressState;
+  return { ...plain, pk: state.email, suppressed: view.suppressed, reason: view.reason, updatedAt: now };
 }
 
 export function fromItem(item: Record<string, unknown>): AddressState {

@@ -1,0 +1,109 @@
+/**
+ * Store outages: the real ses-feedback handler, the Lambda-style SQS poller and a real queue
+ * with a redrive policy, against a DynamoDB table that is missing (an outage) and then back.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { makeSesFeedbackHandler, type SesFeedbackDeps } from '../../functions/ses-feedback/handler.ts';
+import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
+import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
+import { DEFAULT_POLICY } from '../../shared/domain/suppression-policy.ts';
+import { SqsPoller } from '../../local/event-sources/sqs-poller.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
+import { clients, drain, localInfo, queueDepth, ROOT, uniqueEmail, waitFor } from './helpers.ts';
+
+const c = clients();
+const info = localInfo();
+const realTable = info.tables.SuppressionsTable?.name ?? 'missing';
+const pollers: SqsPoller[] = [];
+
+afterAll(async () => {
+  await Promise.all(pollers.map((p) => p.stop()));
+});
+
+async function queuePair(name: string, maxReceiveCount: number) {
+  const dlq = await c.sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const dlqArn = (await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const q = await c.sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }) } }),
+  );
+  const arn = (await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  return { url: String(q.QueueUrl), arn: String(arn), dlqUrl: String(dlq.QueueUrl) };
+}
+
+function startPoller(queue: { url: string; arn: string }, deps: SesFeedbackDeps, retryDelaySeconds = 0) {
+  const handler = makeSesFeedbackHandler(() => deps);
+  const poller = new SqsPoller({
+    name: 'outage',
+    client: c.sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    region: info.region,
+    batchSize: 10,
+    reportBatchItemFailures: true,
+    concurrency: 1,
+    retryDelaySeconds,
+    invoke: (event) => handler(event as SQSEvent, lambdaContext('outage', 30, 256, info.region)),
+    onError: () => undefined,
+  });
+  poller.start();
+  pollers.push(poller);
+  return poller;
+}
+
+function bounceBody(email: string): string {
+  const n = JSON.parse(readFileSync(join(ROOT, 'events', 'ses', 'event_Bounce.json'), 'utf8'));
+  n.bounce.bouncedRecipients = [{ emailAddress: email, status: '5.1.1' }];
+  n.bounce.feedbackId = `fb-outage-${email}`;
+  return JSON.stringify(n);
+}
+
+describe('ses-feedback during a store outage', () => {
+  it('retries a record the store cannot take and redrives it to the DLQ after maxReceiveCount', async () => {
+    // Prepare
+    const queue = await queuePair(`outage-${Date.now()}`, 3);
+    const deps: SesFeedbackDeps = {
+      store: new DynamoSuppressionStore(c.documents, 'table-that-is-down'),
+      deadLetters: new SqsDeadLetterSink(c.sqs, queue.dlqUrl),
+      policy: DEFAULT_POLICY,
+    };
+    const poller = startPoller(queue, deps);
+    // Act
+    await c.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: bounceBody(uniqueEmail('outage')) }));
+    // Assess: delivered to the function maxReceiveCount times, then moved by the redrive policy
+    const dead = await waitFor(async () => {
+      const m = await drain(queue.dlqUrl, c.sqs);
+      return m.length > 0 ? m : undefined;
+    }, 'redrive to DLQ');
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.MessageAttributes?.['mailbridge.error']).toBeUndefined();
+    expect(poller.invocations).toBe(3);
+  });
+
+  it('loses nothing: once the store is back, the retried record is applied', async () => {
+    const queue = await queuePair(`recover-${Date.now()}`, 10);
+    const deps: SesFeedbackDeps = {
+      store: new DynamoSuppressionStore(c.documents, 'table-that-is-down'),
+      deadLetters: new SqsDeadLetterSink(c.sqs, queue.dlqUrl),
+      policy: DEFAULT_POLICY,
+    };
+    // Retries a second apart, so the outage can end while attempts remain.
+    const poller = startPoller(queue, deps, 1);
+    const email = uniqueEmail('recovers');
+    await c.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: bounceBody(email) }));
+    await waitFor(async () => poller.invocations >= 2, 'two failed attempts');
+    // The outage ends.
+    const healthy = new DynamoSuppressionStore(c.documents, realTable);
+    deps.store = healthy;
+    const state = await waitFor(() => healthy.get(email), 'the bounce to be applied');
+    expect(state.suppressions[0]?.reason).toBe('bounce');
+    await waitFor(async () => {
+      const d = await queueDepth(queue.url, c.sqs);
+      return d.visible + d.inFlight === 0;
+    }, 'queue empty');
+    expect(await drain(queue.dlqUrl, c.sqs)).toHaveLength(0);
+  });
+});

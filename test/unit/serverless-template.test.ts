@@ -1,0 +1,112 @@
+/**
+ * Packages serverless.yml offline (osls + serverless-esbuild, no AWS credentials) and checks
+ * the properties operations depend on in the CloudFormation it produces.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
+let resources: Record<string, Resource>;
+let outDir: string;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const refId = (value: any): string | undefined => value?.Ref ?? value?.['Fn::GetAtt']?.[0];
+
+beforeAll(() => {
+  outDir = mkdtempSync(join(tmpdir(), 'mailbridge-package-'));
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'osls'), ['package', '--stage', 'ci', '--region', 'eu-west-1', '--package', outDir], {
+    cwd: ROOT,
+    env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', SLS_TELEMETRY_DISABLED: '1' },
+    stdio: 'pipe',
+  });
+  const template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  resources = template.Resources;
+}, 120_000);
+
+describe('packaged CloudFormation template', () => {
+  it('runs every function on nodejs22.x with its own role and a zip of its own', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(0);
+    const roles = new Set<string>();
+    for (const [, fn] of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      const role = refId(fn.Properties.Role);
+      expect(role, 'function role').toBeDefined();
+      roles.add(role as string);
+    }
+    expect(roles.size).toBe(functions.length);
+    const zips = readdirSync(outDir).filter((f) => f.endsWith('.zip'));
+    expect(zips.length).toBe(functions.length);
+  });
+
+  it('gives every source queue a DLQ, and every DLQ an alarm', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    const dlqs = new Set(queues.map(([, q]) => refId(q.Properties.RedrivePolicy?.deadLetterTargetArn)).filter(Boolean));
+    const sources = new Set(ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => refId(m.Properties.EventSourceArn)));
+    for (const [id] of queues) {
+      if (dlqs.has(id)) continue;
+      expect(sources.has(id) || dlqs.has(id), `${id} is a source queue`).toBe(true);
+      expect(queues.find(([q]) => q === id)?.[1].Properties.RedrivePolicy?.maxReceiveCount, `${id} redrive`).toBeGreaterThan(0);
+    }
+    const alarmed = new Set(
+      ofType('AWS::CloudWatch::Alarm').map(([, a]) => refId(a.Properties.Dimensions?.find((d: any) => d.Name === 'QueueName')?.Value)),
+    );
+    expect(dlqs.size).toBeGreaterThan(0);
+    for (const dlq of dlqs) expect(alarmed.has(dlq), `${dlq} alarm`).toBe(true);
+  });
+
+  it('reports batch item failures on every SQS and stream mapping', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const [id, m] of mappings) expect(m.Properties.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
+  });
+
+  it('keeps the suppression table recoverable and streaming', () => {
+    const table = resources.SuppressionsTable as Resource;
+    expect(table.Properties.StreamSpecification.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
+    expect(table.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
+    expect(table.Properties.SSESpecification.SSEEnabled).toBe(true);
+  });
+
+  it('grants each role only named actions on named resources', () => {
+    const roles = ofType('AWS::IAM::Role').filter(([id]) => id !== 'IamRoleLambdaExecution');
+    expect(roles.length).toBe(ofType('AWS::Lambda::Function').length);
+    for (const [id, role] of roles) {
+      for (const policy of role.Properties.Policies) {
+        for (const statement of policy.PolicyDocument.Statement) {
+          const actions = [statement.Action].flat();
+          for (const action of actions) expect(action, `${id} action`).not.toMatch(/\*/);
+          for (const resource of [statement.Resource].flat()) {
+            expect(resource, `${id} resource`).not.toBe('*');
+            if (typeof resource === 'string') expect(resource, `${id} resource`).not.toMatch(/:\*$|^\*$/);
+          }
+        }
+      }
+    }
+  });
+
+  it('blocks public access and encrypts every bucket', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+    for (const [id, b] of buckets) {
+      expect(b.Properties.PublicAccessBlockConfiguration, id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(b.Properties.BucketEncryption?.ServerSideEncryptionConfiguration?.length, id).toBeGreaterThan(0);
+    }
+    // At least the deployment bucket; the inbound bucket joins it.
+    expect(buckets.length).toBeGreaterThan(0);
+  });
+
+  it('produces small function bundles', () => {
+    for (const zip of readdirSync(outDir).filter((f) => f.endsWith('.zip'))) {
+      expect(statSync(join(outDir, zip)).size, zip).toBeLessThan(1_500_000);
+    }
+  });
+});
