@@ -1,0 +1,175 @@
+/**
+ * Plumbing shared by the provider simulators in this folder: a `node:http` server that can
+ * be stopped even while SDK clients hold keep-alive sockets, JSON request/response helpers,
+ * and the fault queue behind `injectFaults()` / `POST /__sim/faults`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+
+/** Path prefix of the simulators' own control API; no provider SDK ever calls it. */
+export const CONTROL_PREFIX = '/__sim/';
+
+export class SimulatorRequestError extends Error {
+  override name = 'SimulatorRequestError';
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export interface Fault {
+  /** Status to answer with. Without one the request is only delayed, then served normally (slow mode). */
+  status?: number;
+  /** How many matching requests this fault applies to; default 1. */
+  count?: number;
+  /** Wait this long before answering (or before serving, in slow mode). */
+  delayMs?: number;
+  /** Only requests for this operation (see the simulator's `calls` keys) consume the fault. */
+  operation?: string;
+  /** Mailtrap only: Retry-After seconds on an injected 429; `null` sends none. */
+  retryAfter?: number | null;
+}
+
+export const faultSchema = z.object({
+  status: z.number().int().min(100).max(599).optional(),
+  count: z.number().int().positive().optional(),
+  delayMs: z.number().int().min(0).max(120_000).optional(),
+  operation: z.string().optional(),
+  retryAfter: z.number().int().min(0).nullable().optional(),
+});
+
+/** Accepts `[...]` or `{ "faults": [...] }`. */
+export const faultListSchema = z.union([z.array(faultSchema), z.object({ faults: z.array(faultSchema) }).transform((v) => v.faults)]);
+
+interface PendingFault extends Fault {
+  remaining: number;
+}
+
+/** First-in, first-out: a request consumes the first pending fault that matches its operation. */
+export class FaultQueue {
+  private pending: PendingFault[] = [];
+
+  add(faults: readonly Fault[]): void {
+    for (const fault of faults) this.pending.push({ ...fault, remaining: fault.count ?? 1 });
+  }
+
+  take(operation: string): Fault | undefined {
+    const index = this.pending.findIndex((f) => f.operation === undefined || f.operation === operation);
+    if (index < 0) return undefined;
+    const fault = this.pending[index] as PendingFault;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.pending.splice(index, 1);
+    const { remaining: _remaining, ...rest } = fault;
+    return rest;
+  }
+
+  snapshot(): Array<Fault & { remaining: number }> {
+    return this.pending.map((f) => ({ ...f }));
+  }
+
+  clear(): void {
+    this.pending = [];
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function readBody(req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limit) throw new SimulatorRequestError(`request body over ${limit} bytes`, 413);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Parses a JSON body; an empty body is `{}` (the AWS SDK sends none for bodiless inputs). */
+export function parseJson(body: Buffer): unknown {
+  const text = body.toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new SimulatorRequestError('request body is not valid JSON');
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text).toString(),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export interface ListeningServer {
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Listens on `host:port` (port 0 = any free port). `stop()` also drops idle keep-alive
+ * sockets: both the AWS SDK and the mailtrap SDK keep connections open, and `close()`
+ * alone would wait for them.
+ */
+export async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  port: number,
+  host: string,
+): Promise<ListeningServer> {
+  const server = createServer((req, res) => {
+    handler(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    server,
+    url: `http://${urlHost}:${address.port}`,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Counts per key; serialises as a plain object. */
+export class Counter {
+  private counts = new Map<string, number>();
+
+  inc(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
+  clear(): void {
+    this.counts.clear();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The only place that touches pdf.js (through unpdf): open a PDF, list embedded files, and
+ * read page text as lines. pdf.js errors are translated into PdfDocumentError codes here so
+ * the recogniser never depends on pdf.js exception classes.
+ */
+import { getDocumentProxy } from 'unpdf';
+
+export const MAX_PDF_BYTES = 25 * 1024 * 1024;
+/** Invoices are short; a 500-page catalogue attached to a mail should not stall the pipeline. */
+export const MAX_TEXT_PAGES = 20;
+
+export type PdfDocumentErrorCode = 'pdf-encrypted' | 'pdf-unreadable';
+
+export class PdfDocumentError extends Error {
+  override name = 'PdfDocumentError';
+  constructor(
+    readonly code: PdfDocumentErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface EmbeddedFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface OpenedPdf {
+  readonly pageCount: number;
+  /** Files from the /EmbeddedFiles name tree; size caps are the XML parser's job. */
+  embeddedFiles(): Promise<EmbeddedFile[]>;
+  /** Text of the first pages, one string per visual line, in reading order top to bottom. */
+  textLines(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const PDF_MAGIC = [0x25, 0x50, 0x44, 0x46, 0x2d]; // "%PDF-"
+
+/** PDF readers accept up to 1 KiB of junk before the header, so we do too. */
+export function hasPdfMagic(firstBytes: Uint8Array): boolean {
+  const limit = Math.min(firstBytes.length - PDF_MAGIC.length, 1024);
+  for (let start = 0; start <= limit; start++) {
+    if (PDF_MAGIC.every((b, i) => firstBytes[start + i] === b)) return true;
+  }
+  return false;
+}
+
+function endsWithEofMarker(bytes: Uint8Array): boolean {
+  const tail = new TextDecoder('latin1').decode(bytes.subarray(Math.max(0, bytes.length - 1024)));
+  return tail.includes('%%EOF');
+}
+
+interface TextItemLike {
+  str?: unknown;
+  transform?: unknown;
+  width?: unknown;
+  height?: unknown;
+}
+
+interface PositionedText {
+  str: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * pdf.js returns text runs in content-stream order, which for table layouts is not reading
+ * order. Grouping runs by baseline and sorting by x gives "Total   1.190,00 EUR" as one
+ * line, which is what the label-based heuristics need.
+ */
+function toLines(items: readonly TextItemLike[]): string[] {
+  const runs: PositionedText[] = [];
+  for (const item of items) {
+    if (typeof item.str !== 'string' || !Array.isArray(item.transform)) continue;
+    const [, , , , x, y] = item.transform as number[];
+    if (typeof x !== 'number' || typeof y !== 'number') continue;
+    runs.push({
+      str: item.str,
+      x,
+      y,
+      width: typeof item.width === 'number' ? item.width : 0,
+      height: typeof item.height === 'number' && item.height > 0 ? item.height : 10,
+    });
+  }
+  runs.sort((a, b) => b.y - a.y || a.x - b.x);
+
+  const lines: PositionedText[][] = [];
+  for (const run of runs) {
+    const current = lines.at(-1);
+    const anchor = current?.[0];
+    if (current && anchor && Math.abs(anchor.y - run.y) <= Math.max(2, anchor.height * 0.4)) current.push(run);
+    else lines.push([run]);
+  }
+
+  return lines
+    .map((line) => {
+      line.sort((a, b) => a.x - b.x);
+      let text = '';
+      let previousEnd: number | null = null;
+      for (const run of line) {
+        const gap = previousEnd === null ? 0 : run.x - previousEnd;
+        if (previousEnd !== null && gap > run.height * 0.15 && !text.endsWith(' ')) text += ' ';
+        text += run.str;
+        previousEnd = run.x + run.width;
+      }
+      return text.replace(/\s+/g, ' ').trim();
+    })
+    .filter((line) => line !== '');
+}
+
+export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
+  let doc: Awaited<ReturnType<typeof getDocumentProxy>>;
+  try {
+    // A plain copy: pdf.js may transfer (detach) the buffer it is given, and it rejects Node
+    // Buffers, which is what mail parsers hand out (Buffer#slice would not even copy).
+    doc = await getDocumentProxy(new Uint8Array(bytes), {
+      verbosity: 0,
+      disableFontFace: true,
+      useSystemFonts: false,
+      enableXfa: false,
+    });
+  } catch (error) {
+    const name = (error as { name?: unknown } | null)?.name;
+    if (name === 'PasswordException') {
+      throw new PdfDocumentError('pdf-encrypted', 'PDF is password-protected; it cannot be read without the password');
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    const hint = endsWithEofMarker(bytes) ? '' : ' It has no %%EOF marker at the end, so it is probably truncated.';
+    throw new PdfDocumentError('pdf-unreadable', `PDF cannot be opened: ${detail}.${hint}`);
+  }
+
+  return {
+    pageCount: doc.numPages,
+
+    async embeddedFiles() {
+      const attachments = await doc.getAttachments();
+      const files: EmbeddedFile[] = [];
+      for (const [id, attachment] of attachments ?? []) {
+        const content = attachment.content ?? (await doc.getAttachmentContent(id));
+        if (!content) continue;
+        files.push({ name: attachment.filename || id, bytes: content });
+      }
+      return files;
+    },
+
+    async textLines() {
+      const lines: string[] = [];
+      for (let pageNumber = 1; pageNumber <= Math.min(doc.numPages, MAX_TEXT_PAGES); pageNumber++) {
+        const page = await doc.getPage(pageNumber);
+        const content = await page.getTextContent();
+        lines.push(...toLines(content.items as TextItemLike[]));
+      }
+      return lines;
+    },
+
+    async close() {
+      await doc.loadingTask.destroy();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * What the invoice recogniser reports about one attachment. Field names follow EN 16931
+ * business terms (BT-x in the comments) so structured and heuristic results can be compared
+ * and stored side by side.
+ */
+
+export type InvoiceFormat = 'factur-x' | 'zugferd' | 'xrechnung-ubl' | 'xrechnung-cii' | 'ubl' | 'cii' | 'pdf-text';
+
+export type InvoiceDocumentType = 'invoice' | 'credit-note';
+
+export type RecognitionMethod = 'structured-xml' | 'embedded-xml' | 'pdf-text';
+
+export interface RecognisedInvoice {
+  format: InvoiceFormat;
+  documentType: InvoiceDocumentType;
+  /** BT-1 */
+  invoiceNumber: string | null;
+  /** BT-2, YYYY-MM-DD */
+  issueDate: string | null;
+  /** BT-9, YYYY-MM-DD */
+  dueDate: string | null;
+  /** BT-5, ISO 4217 code */
+  currency: string | null;
+  /**
+   * BT-112. Decimal string; for XML exactly as written (only surrounding whitespace removed),
+   * for pdf-text rewritten to the same form ("1234.56") with the printed number of decimals.
+   */
+  totalWithVat: string | null;
+  /** BT-115, same conventions as totalWithVat. */
+  amountDue: string | null;
+  /** BT-27 (falls back to the trading name BT-28 when a non-EN 16931 document lacks it). */
+  sellerName: string | null;
+  /** BT-31, whitespace removed ("DE 123456789" → "DE123456789"). */
+  sellerVatId: string | null;
+  /** BT-10 (in Germany usually the Leitweg-ID). */
+  buyerReference: string | null;
+  /** BT-84 of the first payment means, whitespace removed. Not necessarily an IBAN in XML. */
+  iban: string | null;
+  method: RecognitionMethod;
+  /** 1 for structured data; below 1 for anything guessed from text. */
+  confidence: number;
+  /** Per field name above; structured: all 1, pdf-text: 0 for fields not found. */
+  fieldConfidence: Record<string, number>;
+}
+
+/**
+ * Machine-readable reasons an attachment yielded no (or an incomplete) invoice:
+ * - empty: zero bytes
+ * - too-large: above the XML (10 MB) or PDF (25 MB) cap, not parsed at all
+ * - unsupported-type: neither PDF nor XML by content (name and MIME type are only hints)
+ * - xml-invalid: not well-formed, bad encoding, undeclared namespace prefix
+ * - xml-dtd-forbidden: has a DOCTYPE/ENTITY declaration (no e-invoice needs one; blocks entity bombs)
+ * - xml-not-invoice: well-formed XML whose root is not a UBL Invoice/CreditNote or CII invoice
+ * - invoice-incomplete: an e-invoice lacking mandatory fields (BT-1, BT-2, BT-5, BT-112, BT-115)
+ * - pdf-encrypted: needs a password we do not have
+ * - pdf-unreadable: pdf.js cannot open it (truncated, corrupt)
+ * - pdf-no-text: no embedded e-invoice and no extractable text (e.g. a scan; we do no OCR)
+ * - embedded-xml-invalid: a PDF carries an e-invoice-named XML file that cannot be used
+ * - recognition-failed: unexpected internal error (a bug); the message has the details
+ */
+export type RecognitionProblemCode =
+  | 'empty'
+  | 'too-large'
+  | 'unsupported-type'
+  | 'xml-invalid'
+  | 'xml-dtd-forbidden'
+  | 'xml-not-invoice'
+  | 'invoice-incomplete'
+  | 'pdf-encrypted'
+  | 'pdf-unreadable'
+  | 'pdf-no-text'
+  | 'embedded-xml-invalid'
+  | 'recognition-failed';
+
+export interface RecognitionProblem {
+  code: RecognitionProblemCode;
+  message: string;
+}
+
+export interface RecognitionResult {
+  invoices: RecognisedInvoice[];
+  problems: RecognitionProblem[];
+}
+
+export const INVOICE_FIELDS = [
+  'invoiceNumber',
+  'issueDate',
+  'dueDate',
+  'currency',
+  'totalWithVat',
+  'amountDue',
+  'sellerName',
+  'sellerVatId',
+  'buyerReference',
+  'iban',
+] as const;
+
+export type InvoiceField = (typeof INVOICE_FIELDS)[number];
+
+export type InvoiceFields = Record<InvoiceField, string | null>;
