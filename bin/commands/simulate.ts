@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { TargetError } from '../target.ts';
+import { print, UsageError, type Command, type CommandContext } from './context.ts';
+
+async function ses(ctx: CommandContext): Promise<number> {
+  const [file] = ctx.args;
+  if (!file) throw new UsageError('simulate ses needs a JSON file');
+  const body = readFileSync(file, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new UsageError(`${file} is not JSON`);
+  }
+  const target = await ctx.target();
+  const queue = target.info.queues.SesFeedbackQueue;
+  const topic = target.info.topics.SesFeedbackTopic;
+  if (!queue || !topic) throw new TargetError('the SES feedback queue/topic is not part of this stack');
+  const isEnvelope = typeof parsed === 'object' && parsed !== null && 'Type' in parsed && 'Message' in parsed;
+  if (isEnvelope) {
+    // Already what SNS delivers to SQS: put it on the queue as it is.
+    const out = await target.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body }));
+    print({ via: 'sqs', queue: queue.name, messageId: out.MessageId });
+  } else {
+    // A raw SES notification: publish it to the topic, so SNS wraps it exactly as SES -> SNS -> SQS does.
+    const out = await target.sns.send(new PublishCommand({ TopicArn: topic.arn, Message: body }));
+    print({ via: 'sns', topic: topic.name, messageId: out.MessageId });
+  }
+  return 0;
+}
+
+/** Simulators register here: `simulate <source> <file>`. */
+export const SIMULATORS: Record<string, (ctx: CommandContext) => Promise<number>> = { ses };
+
+export const simulate: Command = {
+  usage: '  simulate ses <file.json>                               put an SES notification / SNS envelope on the feedback queue',
+  async run(ctx) {
+    const [source, ...rest] = ctx.args;
+    const fn = source ? SIMULATORS[source] : undefined;
+    if (!fn) throw new UsageError(`simulate: unknown source ${source ?? '(none)'} (known: ${Object.keys(SIMULATORS).join(', ')})`);
+    return fn({ ...ctx, args: rest });
+  },
+};
