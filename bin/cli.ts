@@ -14,14 +14,23 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   local: async () => (await import('./commands/local.ts')).local,
 };
 
+/** Flags that take a value, for any command. */
+const STRING_FLAGS = ['stage', 'domain', 'stream', 'secret', 'reason', 'scope', 'format', 'output', 'limit', 'file'];
+
 async function usage(): Promise<string> {
   const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).usage));
   return `usage: mailbridge <command> [--stage <name>]\n${lines.join('\n')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // Flags are shared by all commands; each command reads the ones it knows.
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
+  // Flags are shared by all commands; each command reads the ones it knows. Flags that take a
+  // value must be declared here (undeclared ones are booleans).
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: 'string' as const }])),
+  });
   const [name, ...args] = positionals;
   if (values.help || values.h || !name) {
     process.stdout.write(`${await usage()}\n`);

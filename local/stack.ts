@@ -8,6 +8,7 @@
  * meanings (checked at start: a conflict is an error) — except POWERTOOLS_SERVICE_NAME, which
  * is `mailbridge-local` for all.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -59,6 +60,8 @@ export interface LocalInfo {
   buckets: Record<string, { name: string }>;
   functions: Record<string, { handler: string; events: string[] }>;
   skippedResources: string[];
+  /** Secrets the local stack's functions use (local only: lets the CLI sign simulated webhooks). */
+  secrets: { mailtrapWebhook: string };
   pid: number;
 }
 
@@ -141,6 +144,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const [key, { value }] of merged) env[key] = value;
     Object.assign(env, { POWERTOOLS_SERVICE_NAME: 'mailbridge-local', NODE_OPTIONS: process.env.NODE_OPTIONS ?? '' });
     if (options.logLevel) env.POWERTOOLS_LOG_LEVEL = options.logLevel;
+    // Deployed stages read the webhook secret from SSM; locally it is a variable, generated when
+    // not given, so the webhook is usable and still never runs without a secret.
+    env.MAILTRAP_WEBHOOK_SECRET = randomBytes(16).toString('hex');
     Object.assign(env, options.env ?? {});
     Object.assign(process.env, env);
 
@@ -199,6 +205,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       buckets: {},
       functions: Object.fromEntries(Object.entries(config.functions).map(([n, f]) => [n, { handler: f.handler, events: eventKinds(f) }])),
       skippedResources: registry.skipped,
+      secrets: { mailtrapWebhook: env.MAILTRAP_WEBHOOK_SECRET ?? '' },
       pid: process.pid,
     };
     for (const [id, r] of registry.created) {

@@ -11,13 +11,14 @@ const stack = await startLocalStack({
   ...(process.env.FAUXQS_PORT ? { fauxqsPort: Number(process.env.FAUXQS_PORT) } : {}),
   ...(process.env.DYNAMODB_PORT ? { dynamodbPort: Number(process.env.DYNAMODB_PORT) } : {}),
   logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
-  // The local stack's webhook secret; a deployed stage reads it from SSM instead.
-  env: { MAILTRAP_WEBHOOK_SECRET: process.env.MAILTRAP_WEBHOOK_SECRET ?? '' },
+  // The local stack's webhook secret (generated when unset); a deployed stage reads it from SSM.
+  ...(process.env.MAILTRAP_WEBHOOK_SECRET ? { env: { MAILTRAP_WEBHOOK_SECRET: process.env.MAILTRAP_WEBHOOK_SECRET } } : {}),
 });
 const { info } = stack;
 console.log(`mailbridge local stack (stage ${info.stage}, ${info.region}), up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 console.log(`  functions: ${Object.entries(info.functions).map(([n, f]) => `${n} [${f.events.join(', ')}]`).join('; ')}`);
 console.log(`  sqs/sns/s3 (fauxqs): ${info.endpoints.sqs}   dynamodb (DynamoDB Local): ${info.endpoints.dynamodb}`);
+console.log(`  Mailtrap webhook: POST ${info.httpUrl}/webhooks/mailtrap (signing secret in local info; try \`npx mailbridge simulate mailtrap events/mailtrap/spam.json\`)`);
 console.log(`  endpoints and resource names: npx mailbridge local info --json  (${DEFAULT_STATE_FILE})`);
 console.log(`ready ${info.httpUrl}`);
 

@@ -3,14 +3,15 @@
  * shape; `readConfig` validates them once (cold start) and names every missing or invalid
  * variable in its error, so a misconfigured deploy fails loudly instead of half-working.
  */
-import { z } from 'zod';
+// zod/mini: the tree-shakeable build (~25 KB in a bundle instead of ~450 KB for classic zod).
+import * as z from 'zod/mini';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function readConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
-  const result = z.object(shape).safeParse(env);
+export function readConfig<S extends z.core.$ZodLooseShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodMiniObject<S>> {
+  const result = z.safeParse(z.object(shape), env);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
@@ -19,9 +20,14 @@ export function readConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.Proces
 }
 
 /** A positive integer read from an env var, with a default. */
-export const intVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const intVar = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
 
 /** Settings every AWS client shares; endpoints come from the SDK's own AWS_ENDPOINT_URL_* variables. */
+/** A required, non-empty string variable. */
+export const requiredVar = () => z.string().check(z.minLength(1));
+/** An optional string variable. */
+export const optionalVar = () => z.optional(z.string());
+
 export function awsClientSettings(env: NodeJS.ProcessEnv = process.env): { region?: string; forcePathStyle: boolean } {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   return { ...(region ? { region } : {}), forcePathStyle: env.MAILBRIDGE_S3_FORCE_PATH_STYLE === 'true' };

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { TargetError } from '../target.ts';
-import { print, UsageError, type Command, type CommandContext } from './context.ts';
+import { signMailtrapBody } from '../../shared/domain/webhook-signature.ts';
+import { readLocalInfo, TargetError } from '../target.ts';
+import { flagString, print, UsageError, type Command, type CommandContext } from './context.ts';
 
 async function ses(ctx: CommandContext): Promise<number> {
   const [file] = ctx.args;
@@ -31,11 +32,42 @@ async function ses(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+/**
+ * Posts a file to the local Mailtrap webhook exactly as Mailtrap would: the bytes as they are,
+ * signed with the local stack's secret (`--secret` to use another, `--unsigned` to send none).
+ */
+async function mailtrap(ctx: CommandContext): Promise<number> {
+  const [file] = ctx.args;
+  if (!file) throw new UsageError('simulate mailtrap needs a JSON or JSON Lines file');
+  const body = readFileSync(file);
+  const target = await ctx.target();
+  if (!target.info.httpUrl) throw new TargetError('no HTTP base URL for this target (set MAILBRIDGE_HTTP_URL for a deployed stage)');
+  const secret = flagString(ctx, 'secret') ?? (target.mode === 'local' ? readLocalInfo().secrets.mailtrapWebhook : undefined);
+  const headers: Record<string, string> = { 'content-type': file.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/json' };
+  if (!ctx.flags.unsigned) {
+    if (!secret) throw new UsageError('no signing secret: pass --secret <s> (or --unsigned)');
+    headers['mailtrap-signature'] = signMailtrapBody(body, secret);
+  }
+  const response = await fetch(`${target.info.httpUrl}/webhooks/mailtrap`, { method: 'POST', headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  print({ status: response.status, response: parsed });
+  return response.status === 200 ? 0 : 1;
+}
+
 /** Simulators register here: `simulate <source> <file>`. */
-export const SIMULATORS: Record<string, (ctx: CommandContext) => Promise<number>> = { ses };
+export const SIMULATORS: Record<string, (ctx: CommandContext) => Promise<number>> = { ses, mailtrap };
 
 export const simulate: Command = {
-  usage: '  simulate ses <file.json>                               put an SES notification / SNS envelope on the feedback queue',
+  usage: [
+    '  simulate ses <file.json>                               put an SES notification / SNS envelope on the feedback queue',
+    '  simulate mailtrap <file.json|.jsonl> [--unsigned]      POST a signed Mailtrap webhook to the local endpoint',
+  ].join('\n'),
   async run(ctx) {
     const [source, ...rest] = ctx.args;
     const fn = source ? SIMULATORS[source] : undefined;

@@ -15,8 +15,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
-import { readConfig, policyShape } from '../../shared/config.ts';
+import { policyShape, readConfig, requiredVar } from '../../shared/config.ts';
 import { mapSesNotification } from '../../shared/domain/ses-feedback.ts';
 import { DEFAULT_POLICY, type PolicyConfig } from '../../shared/domain/suppression-policy.ts';
 import { MalformedEventError, parseSesFeedbackBody } from '../../shared/schemas/ses-notification.ts';
@@ -66,7 +65,7 @@ let deps: SesFeedbackDeps | undefined;
 /** Built on first use (cold start), so a missing variable fails the first invocation loudly. */
 function getDeps(): SesFeedbackDeps {
   if (deps) return deps;
-  const config = readConfig({ SUPPRESSION_TABLE: z.string().min(1), SES_FEEDBACK_DLQ_URL: z.string().min(1), ...policyShape });
+  const config = readConfig({ SUPPRESSION_TABLE: requiredVar(), SES_FEEDBACK_DLQ_URL: requiredVar(), ...policyShape });
   deps = {
     store: new DynamoSuppressionStore(documentClient, config.SUPPRESSION_TABLE),
     deadLetters: new SqsDeadLetterSink(sqsClient, config.SES_FEEDBACK_DLQ_URL),

@@ -6,75 +6,77 @@
  * https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
  * https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export class MalformedEventError extends Error {
   override name = 'MalformedEventError';
 }
 
 const recipient = z.object({
-  emailAddress: z.string().min(3),
-  status: z.string().optional(),
-  action: z.string().optional(),
+  emailAddress: z.string().check(z.minLength(3)),
+  status: z.optional(z.string()),
+  action: z.optional(z.string()),
 });
 
 export const sesNotificationSchema = z
   .object({
-    notificationType: z.string().optional(),
-    eventType: z.string().optional(),
+    notificationType: z.optional(z.string()),
+    eventType: z.optional(z.string()),
     mail: z.object({
-      messageId: z.string().min(1),
-      timestamp: z.string().optional(),
-      destination: z.array(z.string()).optional(),
-      tags: z.record(z.string(), z.array(z.string())).optional(),
+      messageId: z.string().check(z.minLength(1)),
+      timestamp: z.optional(z.string()),
+      destination: z.optional(z.array(z.string())),
+      tags: z.optional(z.record(z.string(), z.array(z.string()))),
     }),
-    bounce: z
-      .object({
+    bounce: z.optional(
+      z.object({
         bounceType: z.string(),
-        bounceSubType: z.string().optional(),
-        bouncedRecipients: z.array(recipient).min(1),
-        timestamp: z.string().optional(),
-        feedbackId: z.string().optional(),
-      })
-      .optional(),
-    complaint: z
-      .object({
-        complainedRecipients: z.array(recipient).min(1),
-        timestamp: z.string().optional(),
-        feedbackId: z.string().optional(),
-        complaintFeedbackType: z.string().optional(),
-        complaintSubType: z.string().nullable().optional(),
-      })
-      .optional(),
-    delivery: z
-      .object({
-        recipients: z.array(z.string()).min(1),
-        timestamp: z.string().optional(),
-        smtpResponse: z.string().optional(),
-      })
-      .optional(),
+        bounceSubType: z.optional(z.string()),
+        bouncedRecipients: z.array(recipient).check(z.minLength(1)),
+        timestamp: z.optional(z.string()),
+        feedbackId: z.optional(z.string()),
+      }),
+    ),
+    complaint: z.optional(
+      z.object({
+        complainedRecipients: z.array(recipient).check(z.minLength(1)),
+        timestamp: z.optional(z.string()),
+        feedbackId: z.optional(z.string()),
+        complaintFeedbackType: z.optional(z.string()),
+        complaintSubType: z.optional(z.nullable(z.string())),
+      }),
+    ),
+    delivery: z.optional(
+      z.object({
+        recipients: z.array(z.string()).check(z.minLength(1)),
+        timestamp: z.optional(z.string()),
+        smtpResponse: z.optional(z.string()),
+      }),
+    ),
   })
-  .superRefine((n, ctx) => {
-    const type = n.eventType ?? n.notificationType;
-    if (typeof type !== 'string') {
-      ctx.addIssue({ code: 'custom', message: 'neither eventType nor notificationType is present' });
-      return;
-    }
-    // A known feedback type must carry its detail object, or we would silently drop recipients.
-    const detail = { Bounce: n.bounce, Complaint: n.complaint, Delivery: n.delivery } as Record<string, unknown>;
-    if (type in detail && detail[type] === undefined) {
-      ctx.addIssue({ code: 'custom', path: [type.toLowerCase()], message: `${type} notification without its ${type.toLowerCase()} object` });
-    }
-  });
+  .check(
+    z.superRefine((n, ctx) => {
+      const type = n.eventType ?? n.notificationType;
+      if (typeof type !== 'string') {
+        ctx.addIssue({ code: 'custom', message: 'neither eventType nor notificationType is present', input: n });
+        return;
+      }
+      // A known feedback type must carry its detail object, or we would silently drop recipients.
+      const detail = { Bounce: n.bounce, Complaint: n.complaint, Delivery: n.delivery } as Record<string, unknown>;
+      if (type in detail && detail[type] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [type.toLowerCase()], message: `${type} notification without its ${type.toLowerCase()} object`, input: n });
+      }
+    }),
+  );
 
 export type SesNotification = z.infer<typeof sesNotificationSchema>;
 
 const snsEnvelopeSchema = z.object({
   Type: z.string(),
   MessageId: z.string(),
-  TopicArn: z.string().optional(),
+  TopicArn: z.optional(z.string()),
   Message: z.string(),
-  Timestamp: z.string().optional(),
+  Timestamp: z.optional(z.string()),
 });
 
 export interface ParsedSesBody {
@@ -105,7 +107,7 @@ export function parseSesFeedbackBody(body: string): ParsedSesBody {
   let snsMessageId: string | undefined;
   let topicArn: string | undefined;
   if ('Type' in outer && 'Message' in outer) {
-    const envelope = snsEnvelopeSchema.safeParse(outer);
+    const envelope = z.safeParse(snsEnvelopeSchema, outer);
     if (!envelope.success) throw new MalformedEventError('SNS envelope without a string Message');
     if (envelope.data.Type !== 'Notification') {
       throw new MalformedEventError(`SNS message of type ${envelope.data.Type}, not a Notification`);
@@ -114,7 +116,7 @@ export function parseSesFeedbackBody(body: string): ParsedSesBody {
     topicArn = envelope.data.TopicArn;
     inner = parseJson(envelope.data.Message, 'SNS Message');
   }
-  const parsed = sesNotificationSchema.safeParse(inner);
+  const parsed = z.safeParse(sesNotificationSchema, inner);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new MalformedEventError(`not an SES notification: ${first ? `${first.path.join('.') || '(root)'} ${first.message}` : 'invalid'}`);

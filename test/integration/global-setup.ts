@@ -16,7 +16,8 @@ declare module 'vitest' {
   }
 }
 
-export const WEBHOOK_SECRET = 'integration-test-secret-5f1c';
+// The secret of the Mailtrap signature test vector (../shared/reference/README.md), so the vector verifies end to end.
+export const WEBHOOK_SECRET = '8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e';
 
 let stack: LocalStack | undefined;
 
