@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { startFauxqs } from 'fauxqs';
 
 export class EmulatorStartError extends Error {
   override name = 'EmulatorStartError';
@@ -35,9 +35,62 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
+/**
+ * fauxqs in a child process of its own: SQS/SNS/S3 then run on the machine's other core
+ * instead of sharing the event loop with the functions, as the real services would.
+ * Resolves once /health answers.
+ */
 export async function startFauxqsEmulator(port: number, region: string): Promise<RunningEmulator> {
-  const server = await startFauxqs({ port, logger: false, host: 'localhost', defaultRegion: region });
-  return { endpoint: `http://127.0.0.1:${server.port}`, stop: () => server.stop() };
+  // fauxqs exports neither ./package.json nor a CommonJS entry (and vitest's module runner has
+  // no import.meta.resolve), so its CLI is found where npm installs it.
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'fauxqs', 'dist', 'cli.js');
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', cli], {
+    env: { ...process.env, FAUXQS_PORT: String(port), FAUXQS_HOST: 'localhost', FAUXQS_DEFAULT_REGION: region, FAUXQS_LOGGER: 'false' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return waitForChild(child, 'fauxqs', `http://127.0.0.1:${port}`, async (endpoint) => {
+    const response = await fetch(`${endpoint}/health`);
+    return response.ok;
+  });
+}
+
+/** Wait until `ready` answers true, or fail with the child's last output. */
+async function waitForChild(
+  child: ChildProcess,
+  name: string,
+  endpoint: string,
+  ready: (endpoint: string) => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<RunningEmulator> {
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  let exited: number | null = null;
+  child.on('exit', (code) => (exited = code ?? -1));
+  child.on('error', (error) => {
+    output += `\n${error.message}`;
+    exited = -1;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited !== null) throw new EmulatorStartError(`${name} exited (${exited})\n${output}`);
+    if (await ready(endpoint).catch(() => false)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new EmulatorStartError(`${name} did not answer within ${timeoutMs / 1000} s\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    endpoint,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
 }
 
 function dynamoJar(): { jar: string; libDir: string } {
@@ -58,41 +111,13 @@ export async function startDynamoDbLocal(port: number, region: string): Promise<
     // Its own working directory: DynamoDB Local writes a metadata file there even in memory mode.
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'mailbridge-ddb-')) },
   );
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-  let exited: number | null = null;
-  child.on('exit', (code) => (exited = code ?? -1));
-  child.on('error', (error) => {
-    output += `\n${error.message}`;
-    exited = -1;
-  });
-
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region, credentials: { ...LOCAL_CREDENTIALS }, maxAttempts: 1 });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited !== null) throw new EmulatorStartError(`DynamoDB Local exited (${exited}); is Java 17+ installed?\n${output}`);
-    try {
+  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region, credentials: { ...LOCAL_CREDENTIALS }, maxAttempts: 1 });
+  try {
+    return await waitForChild(child, 'DynamoDB Local (is Java 17+ installed?)', `http://127.0.0.1:${port}`, async () => {
       await client.send(new ListTablesCommand({}));
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new EmulatorStartError(`DynamoDB Local did not answer within 30 s\n${output}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return true;
+    });
+  } finally {
+    client.destroy();
   }
-  client.destroy();
-  return {
-    endpoint,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (exited !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-      }),
-  };
 }

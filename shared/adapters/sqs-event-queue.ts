@@ -12,7 +12,7 @@ export class EnqueueError extends Error {
 }
 
 const BATCH = 10;
-const PARALLEL = 8;
+const PARALLEL = 10;
 const ATTEMPTS = 3;
 
 export class SqsEventQueue implements EventQueue {
