@@ -9,29 +9,18 @@
  * redrive policy moves it to the DLQ.
  */
 import middy from '@middy/core';
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { policyShape, readConfig, requiredVar } from '../../shared/config.ts';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { feedbackDepsFromEnv, type FeedbackDeps } from '../../shared/adapters/feedback-deps.ts';
+import { sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
 import { mapMailtrapEvent } from '../../shared/domain/mailtrap-feedback.ts';
-import { DEFAULT_POLICY, type PolicyConfig } from '../../shared/domain/suppression-policy.ts';
 import { triageEvent } from '../../shared/schemas/mailtrap-event.ts';
-import type { DeadLetterSink } from '../../shared/ports/dead-letter-sink.ts';
-import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 import { applyFeedbackEvents } from '../../shared/services/apply-feedback.ts';
-import { documentClient } from '../../shared/adapters/clients/dynamodb.ts';
-import { sqsClient } from '../../shared/adapters/clients/sqs.ts';
-import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
-import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
 
-export interface MailtrapEventsDeps {
-  store: SuppressionStore;
-  deadLetters: DeadLetterSink;
-  policy: PolicyConfig;
-}
+export type MailtrapEventsDeps = FeedbackDeps;
 
 export async function handleMailtrapEventRecord(record: SQSRecord, deps: MailtrapEventsDeps): Promise<void> {
   let raw: unknown;
@@ -53,23 +42,12 @@ export async function handleMailtrapEventRecord(record: SQSRecord, deps: Mailtra
 }
 
 export function makeMailtrapEventsHandler(getDeps: () => MailtrapEventsDeps) {
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, (record: SQSRecord) => handleMailtrapEventRecord(record, getDeps()), new BatchProcessor(EventType.SQS), {
-      context,
-    });
+  return sqsBatchHandler(handleMailtrapEventRecord, getDeps);
 }
 
 let deps: MailtrapEventsDeps | undefined;
-function getDeps(): MailtrapEventsDeps {
-  if (deps) return deps;
-  const config = readConfig({ SUPPRESSION_TABLE: requiredVar(), MAILTRAP_EVENTS_DLQ_URL: requiredVar(), ...policyShape });
-  deps = {
-    store: new DynamoSuppressionStore(documentClient, config.SUPPRESSION_TABLE),
-    deadLetters: new SqsDeadLetterSink(sqsClient, config.MAILTRAP_EVENTS_DLQ_URL),
-    policy: { ...DEFAULT_POLICY, softBounceThreshold: config.SOFT_BOUNCE_THRESHOLD, softBounceWindowDays: config.SOFT_BOUNCE_WINDOW_DAYS },
-  };
-  return deps;
-}
+/** Built on first use (cold start), so a missing variable fails the first invocation loudly. */
+const getDeps = (): MailtrapEventsDeps => (deps ??= feedbackDepsFromEnv('MAILTRAP_EVENTS_DLQ_URL'));
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { clearState: true }))

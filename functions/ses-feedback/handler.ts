@@ -10,29 +10,18 @@
  * - redelivered notification: the address item already remembers its event key, nothing changes.
  */
 import middy from '@middy/core';
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { policyShape, readConfig, requiredVar } from '../../shared/config.ts';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { feedbackDepsFromEnv, type FeedbackDeps } from '../../shared/adapters/feedback-deps.ts';
+import { sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
 import { mapSesNotification } from '../../shared/domain/ses-feedback.ts';
-import { DEFAULT_POLICY, type PolicyConfig } from '../../shared/domain/suppression-policy.ts';
 import { MalformedEventError, parseSesFeedbackBody } from '../../shared/schemas/ses-notification.ts';
-import type { DeadLetterSink } from '../../shared/ports/dead-letter-sink.ts';
-import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 import { applyFeedbackEvents } from '../../shared/services/apply-feedback.ts';
-import { documentClient } from '../../shared/adapters/clients/dynamodb.ts';
-import { sqsClient } from '../../shared/adapters/clients/sqs.ts';
-import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
-import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
 
-export interface SesFeedbackDeps {
-  store: SuppressionStore;
-  deadLetters: DeadLetterSink;
-  policy: PolicyConfig;
-}
+export type SesFeedbackDeps = FeedbackDeps;
 
 /** Process one SQS record; throws to mark it as a batch item failure. */
 export async function handleSesFeedbackRecord(record: SQSRecord, deps: SesFeedbackDeps): Promise<void> {
@@ -55,24 +44,12 @@ export async function handleSesFeedbackRecord(record: SQSRecord, deps: SesFeedba
 }
 
 export function makeSesFeedbackHandler(getDeps: () => SesFeedbackDeps) {
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, (record: SQSRecord) => handleSesFeedbackRecord(record, getDeps()), new BatchProcessor(EventType.SQS), {
-      context,
-    });
+  return sqsBatchHandler(handleSesFeedbackRecord, getDeps);
 }
 
 let deps: SesFeedbackDeps | undefined;
 /** Built on first use (cold start), so a missing variable fails the first invocation loudly. */
-function getDeps(): SesFeedbackDeps {
-  if (deps) return deps;
-  const config = readConfig({ SUPPRESSION_TABLE: requiredVar(), SES_FEEDBACK_DLQ_URL: requiredVar(), ...policyShape });
-  deps = {
-    store: new DynamoSuppressionStore(documentClient, config.SUPPRESSION_TABLE),
-    deadLetters: new SqsDeadLetterSink(sqsClient, config.SES_FEEDBACK_DLQ_URL),
-    policy: { ...DEFAULT_POLICY, softBounceThreshold: config.SOFT_BOUNCE_THRESHOLD, softBounceWindowDays: config.SOFT_BOUNCE_WINDOW_DAYS },
-  };
-  return deps;
-}
+const getDeps = (): SesFeedbackDeps => (deps ??= feedbackDepsFromEnv('SES_FEEDBACK_DLQ_URL'));
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { clearState: true }))

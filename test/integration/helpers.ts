@@ -8,6 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import type { LocalInfo } from '../../local/stack.ts';
+import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
+import type { AddressState } from '../../shared/domain/suppression-policy.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -78,4 +80,20 @@ export function cli(args: string[], input?: string): { code: number; stdout: str
     input,
   });
   return { code: out.status ?? -1, stdout: out.stdout, stderr: out.stderr };
+}
+
+/** The stored state of an address once it exists and `until` holds. */
+export async function stateOf(store: SuppressionStore, email: string, until: (s: AddressState) => boolean = () => true): Promise<AddressState> {
+  return waitFor(async () => {
+    const s = await store.get(email);
+    return s && until(s) ? s : undefined;
+  }, `state of ${email}`);
+}
+
+/** Wait until a queue has nothing visible or in flight. */
+export async function queueIdle(url: string, timeoutMs = 60_000, sqs = clients().sqs): Promise<void> {
+  await waitFor(async () => {
+    const d = await queueDepth(url, sqs);
+    return d.visible === 0 && d.inFlight === 0;
+  }, `queue ${url.split('/').pop()} to drain`, timeoutMs);
 }

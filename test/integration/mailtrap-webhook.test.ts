@@ -12,7 +12,7 @@ import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression
 import { signMailtrapBody } from '../../shared/domain/webhook-signature.ts';
 import type { AddressState } from '../../shared/domain/suppression-policy.ts';
 import { WEBHOOK_SECRET } from './global-setup.ts';
-import { cli, clients, localInfo, queue, queueDepth, ROOT, uniqueEmail, waitFor } from './helpers.ts';
+import { cli, clients, localInfo, queue, queueDepth, ROOT, uniqueEmail, waitFor, queueIdle as waitForIdle, stateOf as stateOfAddress } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -39,19 +39,9 @@ async function post(body: string | Buffer, opts: { secret?: string | null; conte
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-async function stateOf(email: string, until: (s: AddressState) => boolean = () => true): Promise<AddressState> {
-  return waitFor(async () => {
-    const s = await store.get(email);
-    return s && until(s) ? s : undefined;
-  }, `state of ${email}`);
-}
+const stateOf = (email: string, until?: (s: AddressState) => boolean) => stateOfAddress(store, email, until);
 
-async function queueIdle(): Promise<void> {
-  await waitFor(async () => {
-    const d = await queueDepth(eventsQueue.url, c.sqs);
-    return d.visible === 0 && d.inFlight === 0;
-  }, 'mailtrap events queue to drain', 60_000);
-}
+const queueIdle = () => waitForIdle(eventsQueue.url);
 
 async function quarantinedSince(before: Set<string>) {
   const listed = await c.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'quarantine/' }));

@@ -8,7 +8,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
 import type { AddressState } from '../../shared/domain/suppression-policy.ts';
-import { cli, clients, drain, localInfo, queue, queueDepth, ROOT, uniqueEmail, waitFor } from './helpers.ts';
+import { cli, clients, drain, localInfo, queue, queueDepth, ROOT, uniqueEmail, waitFor, queueIdle as waitForIdle, stateOf as stateOfAddress } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -35,19 +35,9 @@ async function publish(notification: unknown): Promise<void> {
   await c.sns.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(notification) }));
 }
 
-async function stateOf(email: string, until: (s: AddressState) => boolean = () => true): Promise<AddressState> {
-  return waitFor(async () => {
-    const s = await store.get(email);
-    return s && until(s) ? s : undefined;
-  }, `state of ${email}`);
-}
+const stateOf = (email: string, until?: (s: AddressState) => boolean) => stateOfAddress(store, email, until);
 
-async function queueIdle(): Promise<void> {
-  await waitFor(async () => {
-    const d = await queueDepth(feedbackQueue.url, c.sqs);
-    return d.visible === 0 && d.inFlight === 0;
-  }, 'feedback queue to drain');
-}
+const queueIdle = () => waitForIdle(feedbackQueue.url);
 
 describe('SES feedback loop', () => {
   it('suppresses every bounced recipient of an SNS-enveloped notification, keeping the spelling', async () => {
