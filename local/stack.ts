@@ -17,7 +17,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Server } from 'node:http';
-import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator } from './emulators.ts';
+import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator, type RunningEmulator } from './emulators.ts';
 import { loadServiceConfig, type FunctionConfig, type ServiceConfig } from './serverless-config.ts';
 import { provisionResources, ResourceRegistry } from './resources.ts';
 import { SqsPoller } from './event-sources/sqs-poller.ts';
@@ -101,8 +101,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const [fauxqs, dynamo] = await Promise.all([startFauxqsEmulator(fauxqsPort, region), startDynamoDbLocal(dynamoPort, region)]);
-    stops.push(() => fauxqs.stop(), () => dynamo.stop());
+    // Both start in parallel; whichever started is stopped again if the other fails.
+    const emulators = await Promise.allSettled([startFauxqsEmulator(fauxqsPort, region), startDynamoDbLocal(dynamoPort, region)]);
+    for (const e of emulators) if (e.status === 'fulfilled') stops.push(() => e.value.stop());
+    const failed = emulators.find((e) => e.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [fauxqs, dynamo] = emulators.map((e) => (e as PromiseFulfilledResult<RunningEmulator>).value) as [RunningEmulator, RunningEmulator];
 
     const common = { region, credentials: { ...LOCAL_CREDENTIALS } };
     const clients = {
