@@ -71,6 +71,11 @@ async function waitForChild(
     output += `\n${error.message}`;
     exited = -1;
   });
+  // If this process goes away without stopping the stack (an uncaught error, process.exit),
+  // the emulator goes with it instead of holding its port.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (exited !== null) throw new EmulatorStartError(`${name} exited (${exited})\n${output}`);
