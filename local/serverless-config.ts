@@ -118,7 +118,7 @@ export function loadServiceConfig(
     if (typeof node === 'string') {
       // CloudFormation's own ${AWS::Region} / ${Resource.Attr} (inside Fn::Sub) are not
       // Serverless variables: leave them for resources.ts, as the framework does.
-      const isServerlessVariable = (expr: string) => /^\s*(self|sls|opt|env|aws):/.test(expr);
+      const isServerlessVariable = (expr: string) => /^\s*[a-z][a-zA-Z0-9]*:/.test(expr);
       const whole = VARIABLE.exec(node);
       if (whole && whole[0] === node && isServerlessVariable(whole[1] ?? '')) {
         const value = resolveOne(whole[1] ?? '', depth);
