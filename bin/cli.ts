@@ -12,10 +12,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   simulate: async () => (await import('./commands/simulate.ts')).simulate,
   queues: async () => (await import('./commands/queues.ts')).queues,
   local: async () => (await import('./commands/local.ts')).local,
+  parse: async () => (await import('./commands/parse.ts')).parse,
+  invoices: async () => (await import('./commands/invoices.ts')).invoices,
 };
 
 /** Flags that take a value, for any command. */
-const STRING_FLAGS = ['stage', 'domain', 'stream', 'secret', 'reason', 'scope', 'format', 'output', 'limit', 'file'];
+const STRING_FLAGS = ['stage', 'domain', 'stream', 'secret', 'reason', 'scope', 'format', 'output', 'limit', 'file', 'spam', 'virus', 'spf', 'dkim', 'dmarc', 'dmarc-policy', 'message-id'];
 
 async function usage(): Promise<string> {
   const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).usage));

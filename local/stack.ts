@@ -21,7 +21,13 @@ import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator, t
 import { loadServiceConfig, type FunctionConfig, type ServiceConfig } from './serverless-config.ts';
 import { provisionResources, ResourceRegistry } from './resources.ts';
 import { SqsPoller } from './event-sources/sqs-poller.ts';
-import { startHttpApi, type Route } from './event-sources/http-api.ts';
+import { startHttpApi, type LocalRoute, type Route } from './event-sources/http-api.ts';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { CreateContactListCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { DynamoDbStreamPoller } from './event-sources/dynamodb-stream-poller.ts';
+import { LocalScheduler, parseIntervalOverride, type ScheduledFunction } from './event-sources/scheduler.ts';
+import { startSesv2Simulator, type RateLimit, type Sesv2Simulator } from './simulators/sesv2-simulator.ts';
+import { startMailtrapSimulator, type MailtrapRateLimits, type MailtrapSimulator } from './simulators/mailtrap-simulator.ts';
 import { invokeWithTimeout, lambdaContext, type LambdaHandler } from './lambda-context.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,7 +52,28 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   logLevel?: string;
   onFunctionError?: (functionName: string, error: unknown) => void;
+  /**
+   * `schedule` events: a number (ms) runs every scheduled function at that interval instead of
+   * its rate, `off` only on demand (`POST /__local/schedule/<function>`). Default: the
+   * MAILBRIDGE_SCHEDULE_INTERVAL_MS variable, else each function's own rate.
+   */
+  scheduleIntervalMs?: number | 'off';
+  /** Provider simulators' rate limits (default: the documented ones). */
+  simulators?: { sesRateLimit?: RateLimit | null; mailtrapRateLimits?: MailtrapRateLimits };
 }
+
+/** The local Mailtrap account the simulator serves (token, sending domains). */
+export const LOCAL_MAILTRAP = {
+  token: 'local-mailtrap-api-token',
+  accountId: 1,
+  domains: [
+    { id: 1, name: 'examplesender.com' },
+    { id: 2, name: 'news.examplesender.com' },
+  ],
+} as const;
+
+/** The SES contact list unsubscribes go to on the local stack (created in the simulator at start). */
+export const LOCAL_SES_CONTACT_LIST = 'mailbridge-unsubscribes';
 
 export interface LocalInfo {
   httpUrl: string;
@@ -60,6 +87,8 @@ export interface LocalInfo {
   buckets: Record<string, { name: string }>;
   functions: Record<string, { handler: string; events: string[] }>;
   skippedResources: string[];
+  /** Where the local stack's sync pushes (the CLI's sync-status reads it). */
+  sync?: { mailtrapDomains: string[]; mailtrapStreams: string[]; sesContactList?: string | undefined };
   /** Secrets the local stack's functions use (local only: lets the CLI sign simulated webhooks). */
   secrets: { mailtrapWebhook: string };
   pid: number;
@@ -69,6 +98,9 @@ export interface LocalStack {
   info: LocalInfo;
   config: ServiceConfig;
   pollers: Map<string, SqsPoller>;
+  streamPollers: Map<string, DynamoDbStreamPoller>;
+  scheduler: LocalScheduler;
+  simulators: { sesv2: Sesv2Simulator; mailtrap: MailtrapSimulator };
   stop(): Promise<void>;
 }
 
@@ -107,6 +139,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const failed = emulators.find((e) => e.status === 'rejected');
     if (failed) throw failed.reason;
     const [fauxqs, dynamo] = emulators.map((e) => (e as PromiseFulfilledResult<RunningEmulator>).value) as [RunningEmulator, RunningEmulator];
+
+    // Provider simulators (SESv2 suppression/contacts/import jobs, Mailtrap suppressions): in-process, milliseconds to start.
+    const sesv2 = await startSesv2Simulator({
+      region,
+      s3: { endpoint: fauxqs.endpoint, forcePathStyle: true, region, credentials: { ...LOCAL_CREDENTIALS } },
+      ...(options.simulators?.sesRateLimit !== undefined ? { rateLimit: options.simulators.sesRateLimit } : {}),
+    });
+    stops.push(() => sesv2.stop());
+    const mailtrap = await startMailtrapSimulator({
+      token: LOCAL_MAILTRAP.token,
+      accountId: LOCAL_MAILTRAP.accountId,
+      domains: LOCAL_MAILTRAP.domains.map((d) => ({ ...d })),
+      ...(options.simulators?.mailtrapRateLimits ? { rateLimits: options.simulators.mailtrapRateLimits } : {}),
+    });
+    stops.push(() => mailtrap.stop());
 
     const common = { region, credentials: { ...LOCAL_CREDENTIALS } };
     const clients = {
@@ -151,11 +198,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Deployed stages read the webhook secret from SSM; locally it is a variable, generated when
     // not given, so the webhook is usable and still never runs without a secret.
     env.MAILTRAP_WEBHOOK_SECRET = randomBytes(16).toString('hex');
+    // Provider APIs: the simulators. SESv2 clients read AWS_ENDPOINT_URL_SESV2; the Mailtrap
+    // adapter its base URL and token (deployed: https://mailtrap.io and an SSM parameter).
+    env.AWS_ENDPOINT_URL_SESV2 = sesv2.url;
+    env.MAILTRAP_API_URL = mailtrap.url;
+    env.MAILTRAP_API_TOKEN = LOCAL_MAILTRAP.token;
+    if (!env.MAILTRAP_SENDING_DOMAINS) env.MAILTRAP_SENDING_DOMAINS = LOCAL_MAILTRAP.domains.map((d) => d.name).join(',');
+    if (!env.SES_CONTACT_LIST) env.SES_CONTACT_LIST = LOCAL_SES_CONTACT_LIST;
     Object.assign(env, options.env ?? {});
     Object.assign(process.env, env);
 
     const onError = options.onFunctionError ?? ((name: string, error: unknown) => console.error(`[${name}]`, error));
+    if (env.SES_CONTACT_LIST) {
+      const ses = new SESv2Client({ ...common, endpoint: sesv2.url, maxAttempts: 5 });
+      await ses.send(new CreateContactListCommand({ ContactListName: env.SES_CONTACT_LIST }));
+      ses.destroy();
+    }
+    const streams = new DynamoDBStreamsClient({ ...common, endpoint: dynamo.endpoint });
+
     const pollers = new Map<string, SqsPoller>();
+    const streamPollers = new Map<string, DynamoDbStreamPoller>();
+    const scheduled: ScheduledFunction[] = [];
     const routes: Route[] = [];
     for (const [name, fn] of Object.entries(config.functions)) {
       const handler = await loadHandler(fn);
@@ -182,6 +245,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             onError: (error) => onError(name, error),
           });
           pollers.set(name, poller);
+        } else if ('stream' in ev) {
+          const spec = (ev as { stream: Record<string, unknown> }).stream;
+          if (spec.type !== 'dynamodb') throw new LocalStackError(`${name}: only DynamoDB stream events run locally`);
+          const arn = String(registry.resolve(spec.arn));
+          const onFailure = (spec.destinations as { onFailure?: { arn?: unknown } | string } | undefined)?.onFailure;
+          const failureArn = onFailure === undefined ? undefined : String(registry.resolve(typeof onFailure === 'string' ? onFailure : onFailure.arn));
+          const failureQueue = failureArn ? [...registry.created.values()].find((r) => r.attributes.Arn === failureArn) : undefined;
+          if (failureArn && !failureQueue) throw new LocalStackError(`${name}: onFailure ${failureArn} is not a local queue`);
+          const poller = new DynamoDbStreamPoller({
+            name,
+            client: streams,
+            streamArn: arn,
+            region,
+            batchSize: Number(spec.batchSize ?? 100),
+            startingPosition: spec.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+            reportBatchItemFailures: spec.functionResponseType === 'ReportBatchItemFailures',
+            bisectOnError: spec.bisectBatchOnFunctionError === true,
+            maximumRetryAttempts: spec.maximumRetryAttempts === undefined ? undefined : Number(spec.maximumRetryAttempts),
+            onFailure: failureQueue ? { sqs: clients.sqs, queueUrl: failureQueue.ref, functionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}` } : undefined,
+            invoke: (event) => invoke(event),
+            onError: (error) => onError(name, error),
+          });
+          streamPollers.set(name, poller);
+        } else if ('schedule' in ev) {
+          const spec = (ev as { schedule: { rate: string | string[]; enabled?: boolean } | string }).schedule;
+          const rates = typeof spec === 'string' ? [spec] : [spec.rate].flat();
+          scheduled.push({
+            name,
+            expression: String(rates[0]),
+            enabled: typeof spec === 'string' || spec.enabled !== false,
+            invoke: (event) => invoke(event),
+          });
         } else if ('httpApi' in ev) {
           const spec = (ev as { httpApi: { method: string; path: string } | string }).httpApi;
           const [method, path] = typeof spec === 'string' ? spec.split(' ') : [spec.method, spec.path];
@@ -190,11 +285,35 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
     }
 
-    const http = await startHttpApi(options.httpPort ?? 3000, routes, (error) => onError('http', error));
+    const scheduler = new LocalScheduler(scheduled, {
+      region,
+      ruleArn: (fn) => `arn:aws:events:${region}:000000000000:rule/${stackName}-${fn}-schedule`,
+      interval: options.scheduleIntervalMs ?? parseIntervalOverride(process.env.MAILBRIDGE_SCHEDULE_INTERVAL_MS),
+      onError: (fn, error) => onError(fn, error),
+    });
+    const localRoutes: LocalRoute[] = [
+      {
+        method: 'POST',
+        pattern: /^\/__local\/schedule\/([^/]+)$/,
+        handle: async (match) => {
+          const fn = decodeURIComponent(match[1] ?? '');
+          if (!scheduler.names().includes(fn)) return { statusCode: 404, body: { message: `${fn} has no schedule event`, scheduled: scheduler.names() } };
+          const started = Date.now();
+          const result = await scheduler.run(fn);
+          return { statusCode: 200, body: { function: fn, durationMs: Date.now() - started, result } };
+        },
+      },
+      { method: 'GET', pattern: /^\/__local\/schedule$/, handle: async () => ({ statusCode: 200, body: { scheduled: scheduler.names(), runs: scheduler.runs } }) },
+    ];
+    const http = await startHttpApi(options.httpPort ?? 3000, routes, (error) => onError('http', error), localRoutes);
     stops.push(() => new Promise<void>((r) => (http.server as Server).close(() => r())));
     for (const poller of pollers.values()) poller.start();
+    for (const poller of streamPollers.values()) poller.start();
+    scheduler.start();
     stops.push(async () => {
-      await Promise.all([...pollers.values()].map((p) => p.stop()));
+      await scheduler.stop();
+      await Promise.all([...pollers.values(), ...streamPollers.values()].map((p) => p.stop()));
+      streams.destroy();
     });
 
     const info: LocalInfo = {
@@ -202,7 +321,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       stage,
       credentials: { ...LOCAL_CREDENTIALS },
-      endpoints: { http: http.url, sqs: fauxqs.endpoint, sns: fauxqs.endpoint, s3: fauxqs.endpoint, dynamodb: dynamo.endpoint },
+      endpoints: { http: http.url, sqs: fauxqs.endpoint, sns: fauxqs.endpoint, s3: fauxqs.endpoint, dynamodb: dynamo.endpoint, sesv2: sesv2.url, mailtrap: mailtrap.url },
       queues: {},
       topics: {},
       tables: {},
@@ -210,6 +329,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions: Object.fromEntries(Object.entries(config.functions).map(([n, f]) => [n, { handler: f.handler, events: eventKinds(f) }])),
       skippedResources: registry.skipped,
       secrets: { mailtrapWebhook: env.MAILTRAP_WEBHOOK_SECRET ?? '' },
+      sync: {
+        mailtrapDomains: (env.MAILTRAP_SENDING_DOMAINS ?? '').split(',').filter(Boolean),
+        mailtrapStreams: (env.MAILTRAP_SENDING_STREAMS || 'transactional,bulk').split(',').filter(Boolean),
+        sesContactList: env.SES_CONTACT_LIST || undefined,
+      },
       pid: process.pid,
     };
     for (const [id, r] of registry.created) {
@@ -231,6 +355,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       info,
       config,
       pollers,
+      streamPollers,
+      scheduler,
+      simulators: { sesv2, mailtrap },
       stop: stopAll,
     };
   } catch (error) {

@@ -60,13 +60,18 @@ async function mailtrap(ctx: CommandContext): Promise<number> {
   return response.status === 200 ? 0 : 1;
 }
 
+/** Loaded only when used: it pulls in the mail parser and pdf.js. */
+const inbound = async (ctx: CommandContext): Promise<number> => (await import('./simulate-inbound.ts')).inbound(ctx);
+
 /** Simulators register here: `simulate <source> <file>`. */
-export const SIMULATORS: Record<string, (ctx: CommandContext) => Promise<number>> = { ses, mailtrap };
+export const SIMULATORS: Record<string, (ctx: CommandContext) => Promise<number>> = { ses, mailtrap, inbound };
 
 export const simulate: Command = {
   usage: [
     '  simulate ses <file.json>                               put an SES notification / SNS envelope on the feedback queue',
     '  simulate mailtrap <file.json|.jsonl> [--unsigned]      POST a signed Mailtrap webhook to the local endpoint',
+    '  simulate inbound <file.eml> [--spam|--virus|--spf|--dkim|--dmarc <PASS|FAIL|...>] [--dmarc-policy <p>] [--message-id <id>]\n' +
+      '                                                         store a raw message in the inbound bucket and notify as SES receiving does',
   ].join('\n'),
   async run(ctx) {
     const [source, ...rest] = ctx.args;

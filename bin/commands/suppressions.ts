@@ -27,10 +27,27 @@ async function get(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = { get };
+const SUBCOMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = {
+  get,
+  // The rest live in suppressions-admin.ts, loaded on use.
+  add: async (ctx) => (await import('./suppressions-admin.ts')).add(ctx),
+  remove: async (ctx) => (await import('./suppressions-admin.ts')).remove(ctx),
+  list: async (ctx) => (await import('./suppressions-admin.ts')).list(ctx),
+  import: async (ctx) => (await import('./suppressions-admin.ts')).importList(ctx),
+  export: async (ctx) => (await import('./suppressions-admin.ts')).exportList(ctx),
+  'sync-status': async (ctx) => (await import('./suppressions-admin.ts')).syncStatus(ctx),
+};
 
 export const suppressions: Command = {
-  usage: '  suppressions get <email> [--domain <sending-domain>]   state of one address (JSON)',
+  usage: [
+    '  suppressions get <email> [--domain <sending-domain>]   state of one address (JSON)',
+    '  suppressions add <email> --reason bounce|complaint|unsubscribe|manual [--domain <d> [--stream transactional|bulk]]',
+    '  suppressions remove <email> [--domain <d> [--stream <s>]]   lift a suppression (everywhere, or one scope)',
+    '  suppressions list [--limit <n>] [--domain <d>]          suppressed addresses (JSON lines)',
+    '  suppressions import <file> [--format ses-csv|ses-ndjson|mailtrap-csv]   accepted / duplicate / invalid rows by line',
+    '  suppressions export [--format csv|ndjson] [--output <file>]',
+    '  suppressions sync-status <email>                        per-provider sync state (pending / synced / failed)',
+  ].join('\n'),
   async run(ctx) {
     const [sub, ...rest] = ctx.args;
     const fn = sub ? SUBCOMMANDS[sub] : undefined;

@@ -17,6 +17,13 @@ export interface Route {
   invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>;
 }
 
+/** Routes of the local runner itself (under `/__local/`), not functions. */
+export interface LocalRoute {
+  method: string;
+  pattern: RegExp;
+  handle: (match: RegExpExecArray) => Promise<{ statusCode: number; body: unknown }>;
+}
+
 interface CompiledRoute extends Route {
   pattern: RegExp;
   params: string[];
@@ -87,7 +94,12 @@ function send(res: ServerResponse, result: unknown): void {
   res.end(body);
 }
 
-export async function startHttpApi(port: number, routes: Route[], onError: (error: unknown) => void): Promise<{ server: Server; url: string }> {
+export async function startHttpApi(
+  port: number,
+  routes: Route[],
+  onError: (error: unknown) => void,
+  localRoutes: LocalRoute[] = [],
+): Promise<{ server: Server; url: string }> {
   const compiled = routes.map(compile);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -96,6 +108,19 @@ export async function startHttpApi(port: number, routes: Route[], onError: (erro
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
+    for (const local of localRoutes) {
+      const m = local.method === method ? local.pattern.exec(url.pathname) : null;
+      if (!m) continue;
+      req.resume();
+      local.handle(m).then(
+        (out) => res.writeHead(out.statusCode, { 'content-type': 'application/json' }).end(JSON.stringify(out.body)),
+        (error: unknown) => {
+          onError(error);
+          res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));
+        },
+      );
+      return;
+    }
     let match: RegExpExecArray | null = null;
     const route = compiled.find((r) => (r.method === method || r.method === '*' || r.method === 'ANY') && (match = r.pattern.exec(url.pathname)));
     if (!route || !match) {

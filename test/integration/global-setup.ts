@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalStack, type LocalInfo, type LocalStack } from '../../local/stack.ts';
+import { SYNC_TEST_ENV, SYNC_TEST_SIMULATORS } from './sync-settings.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,7 +28,10 @@ export async function setup(project: TestProject): Promise<void> {
     httpPort: 0,
     stateFile,
     logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
-    env: { MAILTRAP_WEBHOOK_SECRET: WEBHOOK_SECRET },
+    env: { MAILTRAP_WEBHOOK_SECRET: WEBHOOK_SECRET, ...SYNC_TEST_ENV },
+    // Suppression sync: drains and reconciliation run when a test asks, at test-sized limits.
+    scheduleIntervalMs: 'off',
+    simulators: SYNC_TEST_SIMULATORS,
     // Errors the tests provoke on purpose are asserted on, not printed.
     onFunctionError: () => undefined,
   });

@@ -1,0 +1,34 @@
+import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
+import { tableName } from '../target.ts';
+import { flagString, print, UsageError, type Command, type CommandContext } from './context.ts';
+
+/** Newest first, from the inbound table's ByKind index. */
+async function list(ctx: CommandContext): Promise<number> {
+  const limit = Number(flagString(ctx, 'limit') ?? '50');
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+  const target = await ctx.target();
+  const store = new DynamoInboundStore(target.documents, tableName(target, 'InboundTable'));
+  const invoices = await store.listInvoices(limit);
+  if (ctx.flags.json) {
+    print(invoices);
+    return 0;
+  }
+  const lines = invoices.map(
+    (i) =>
+      `${i.receivedAt}  ${i.invoiceId}  ${i.invoiceNumber ?? '?'}  ${i.totalWithVat ?? '?'} ${i.currency ?? ''}  ${i.sellerName ?? '?'}  [${i.format}]${i.duplicateOf ? `  duplicate of ${i.duplicateOf}` : ''}`,
+  );
+  process.stdout.write(`${lines.length > 0 ? lines.join('\n') : 'no invoices recorded'}\n`);
+  return 0;
+}
+
+const SUBCOMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = { list };
+
+export const invoices: Command = {
+  usage: '  invoices list [--json] [--limit <n>]                   recorded invoices, newest first',
+  async run(ctx) {
+    const [sub, ...rest] = ctx.args;
+    const fn = sub ? SUBCOMMANDS[sub] : undefined;
+    if (!fn) throw new UsageError(`invoices: unknown subcommand ${sub ?? '(none)'}`);
+    return fn({ ...ctx, args: rest });
+  },
+};

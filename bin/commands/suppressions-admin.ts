@@ -1,0 +1,188 @@
+/**
+ * `mailbridge suppressions add|remove|list|import|export|sync-status`: a person working on the
+ * store directly (local stack or a deployed stage, like `get`). Every change goes through the
+ * same policy functions as the API, and reaches the providers through the store's stream.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoSuppressionStore, fromItem } from '../../shared/adapters/dynamo-suppression-store.ts';
+import { DynamoSyncState } from '../../shared/adapters/dynamo-sync-state.ts';
+import { syncConfigFromEnv } from '../../shared/adapters/sync-deps.ts';
+import type { SuppressionScope } from '../../shared/domain/feedback-event.ts';
+import { isEmailAddress } from '../../shared/domain/email-address.ts';
+import { applyManualSuppression, applyRemoval, viewSuppression, type AddressState, type SuppressionReason } from '../../shared/domain/suppression-policy.ts';
+import {
+  EXPORT_CSV_HEADER,
+  exportLines,
+  IMPORT_FORMATS,
+  importKey,
+  parseImport,
+  type ExportFormat,
+  type ImportFormat,
+} from '../../shared/domain/suppression-import.ts';
+import { MAILTRAP_STREAMS, type MailtrapStream, type SyncConfig } from '../../shared/domain/suppression-sync.ts';
+import { mapLimit } from '../../shared/services/sync-drain.ts';
+import { syncStatusView } from '../../shared/services/sync-status.ts';
+import { readLocalInfo, tableName, type Target } from '../target.ts';
+import { flagString, UsageError, type CommandContext } from './context.ts';
+
+const REASONS: readonly SuppressionReason[] = ['bounce', 'complaint', 'unsubscribe', 'manual'];
+
+/** Resolves once written: the CLI exits right after a command, and a piped stdout is asynchronous. */
+function writeOut(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
+}
+
+const print = (value: unknown) => writeOut(`${JSON.stringify(value, null, 2)}\n`);
+
+async function stores(ctx: CommandContext) {
+  const target = await ctx.target();
+  return {
+    target,
+    store: new DynamoSuppressionStore(target.documents, tableName(target, 'SuppressionsTable')),
+    sync: new DynamoSyncState(target.documents, tableName(target, 'SuppressionSyncTable')),
+  };
+}
+
+/** `--domain d [--stream s]` or `--scope d[/s]`; none = every scope. */
+function scopeFlags(ctx: CommandContext): SuppressionScope | undefined {
+  const scope = flagString(ctx, 'scope');
+  const [fromScope, streamFromScope] = scope ? scope.split('/') : [];
+  const domain = flagString(ctx, 'domain') ?? fromScope;
+  const stream = flagString(ctx, 'stream') ?? streamFromScope;
+  if (!domain) {
+    if (stream) throw new UsageError('--stream needs --domain');
+    return undefined;
+  }
+  if (stream && !MAILTRAP_STREAMS.includes(stream as MailtrapStream)) throw new UsageError(`--stream must be one of ${MAILTRAP_STREAMS.join(', ')}`);
+  return { domain: domain.toLowerCase(), ...(stream ? { stream } : {}) };
+}
+
+function emailArg(ctx: CommandContext, sub: string): string {
+  const [email] = ctx.args;
+  if (!email || !isEmailAddress(email)) throw new UsageError(`suppressions ${sub} needs an email address`);
+  return email;
+}
+
+export async function add(ctx: CommandContext): Promise<number> {
+  const email = emailArg(ctx, 'add');
+  const reason = (flagString(ctx, 'reason') ?? 'manual') as SuppressionReason;
+  if (!REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${REASONS.join(', ')}`);
+  const scope = scopeFlags(ctx);
+  const { store } = await stores(ctx);
+  const decision = await store.update(email, (current) =>
+    applyManualSuppression(current, { email, reason, scope, at: new Date().toISOString(), source: 'manual', key: `manual:${randomUUID()}` }),
+  );
+  await print({ added: decision.outcome === 'suppressed', why: decision.why, ...viewSuppression(decision.next ?? (await store.get(email)), email) });
+  return 0;
+}
+
+export async function remove(ctx: CommandContext): Promise<number> {
+  const email = emailArg(ctx, 'remove');
+  const scope = scopeFlags(ctx);
+  const { store } = await stores(ctx);
+  const decision = await store.update(email, (current) => applyRemoval(current, { at: new Date().toISOString(), scope }));
+  await print({ removed: decision.outcome === 'cleared', why: decision.why, ...viewSuppression(decision.next ?? (await store.get(email)), email) });
+  return decision.outcome === 'cleared' ? 0 : 1;
+}
+
+/** Every suppressed address, page by page. */
+async function* suppressed(target: Target): AsyncGenerator<AddressState> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await target.documents.send(
+      new ScanCommand({
+        TableName: tableName(target, 'SuppressionsTable'),
+        FilterExpression: 'suppressed = :t',
+        ExpressionAttributeValues: { ':t': true },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of out.Items ?? []) yield fromItem(item);
+    start = out.LastEvaluatedKey;
+  } while (start);
+}
+
+export async function list(ctx: CommandContext): Promise<number> {
+  const limit = Number(flagString(ctx, 'limit') ?? 100);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+  const domain = flagString(ctx, 'domain');
+  const target = await ctx.target();
+  let n = 0;
+  for await (const state of suppressed(target)) {
+    const view = viewSuppression(state, state.email, domain);
+    if (!view.suppressed) continue;
+    await writeOut(`${JSON.stringify({ email: state.email, reason: view.reason, scopes: view.scopes.map((s) => s.scope), sources: state.sources })}\n`);
+    if (++n >= limit) break;
+  }
+  return 0;
+}
+
+export async function exportList(ctx: CommandContext): Promise<number> {
+  const format = (flagString(ctx, 'format') ?? 'csv') as ExportFormat;
+  if (format !== 'csv' && format !== 'ndjson') throw new UsageError('--format must be csv or ndjson');
+  const output = flagString(ctx, 'output');
+  const target = await ctx.target();
+  const lines = format === 'csv' ? [EXPORT_CSV_HEADER] : [];
+  let addresses = 0;
+  for await (const state of suppressed(target)) {
+    lines.push(...exportLines(state, format));
+    addresses++;
+  }
+  const text = `${lines.join('\n')}\n`;
+  if (output) {
+    writeFileSync(output, text);
+    process.stderr.write(`exported ${addresses} addresses (${lines.length - (format === 'csv' ? 1 : 0)} scopes) to ${output}\n`);
+  } else await writeOut(text);
+  return 0;
+}
+
+export async function importList(ctx: CommandContext): Promise<number> {
+  const file = flagString(ctx, 'file') ?? ctx.args[0];
+  if (!file) throw new UsageError('suppressions import needs a file (SES CSV, SES NDJSON or Mailtrap CSV export)');
+  const format = flagString(ctx, 'format') as ImportFormat | undefined;
+  if (format && !IMPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(', ')}`);
+  const parsed = parseImport(readFileSync(file, 'utf8'), format);
+  const { store } = await stores(ctx);
+  const accepted: number[] = [];
+  const duplicates: Array<{ line: number; reason: string }> = parsed.duplicates.map((d) => ({ line: d.line, reason: d.reason }));
+  const now = new Date().toISOString();
+  await mapLimit(parsed.accepted, 16, async (row) => {
+    const decision = await store.update(row.email, (current) =>
+      applyManualSuppression(current, { email: row.email, reason: row.reason, scope: row.scope, at: row.at ?? now, source: 'import', key: importKey(row) }),
+    );
+    if (decision.outcome === 'suppressed') accepted.push(row.line);
+    else duplicates.push({ line: row.line, reason: `already in the store (${decision.why})` });
+  });
+  duplicates.sort((a, b) => a.line - b.line);
+  accepted.sort((a, b) => a - b);
+  await print({
+    file,
+    format: parsed.format,
+    accepted: accepted.length,
+    duplicate: duplicates.length,
+    invalid: parsed.invalid.length,
+    acceptedLines: accepted,
+    duplicates,
+    invalidRows: parsed.invalid,
+  });
+  return parsed.invalid.length > 0 ? 1 : 0;
+}
+
+function syncConfigFor(target: Target): SyncConfig {
+  if (target.mode === 'local') {
+    const sync = readLocalInfo().sync;
+    if (sync) return { mailtrapDomains: sync.mailtrapDomains, mailtrapStreams: sync.mailtrapStreams as MailtrapStream[], sesContactList: sync.sesContactList };
+  }
+  return syncConfigFromEnv();
+}
+
+export async function syncStatus(ctx: CommandContext): Promise<number> {
+  const email = emailArg(ctx, 'sync-status');
+  const { target, store, sync } = await stores(ctx);
+  const [state, items] = await Promise.all([store.get(email), sync.forAddress(email)]);
+  const view = viewSuppression(state, email);
+  await print({ email: view.email, suppressed: view.suppressed, scopes: view.scopes.map((s) => ({ scope: s.scope, reason: s.reason, source: s.source })), providers: syncStatusView(state, items, syncConfigFor(target)) });
+  return 0;
+}

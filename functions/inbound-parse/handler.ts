@@ -1,0 +1,83 @@
+/**
+ * inbound-parse: receives SQS batches from the inbound mail queue. Each body is the SNS
+ * envelope around an SES `Received` notification from a receipt rule's S3 action (verdicts,
+ * bucket and key; no content). The raw message is streamed from S3 and parsed; attachments
+ * go to S3, the message and its invoices to DynamoDB, each new invoice to the invoice
+ * events topic as `invoice.received`.
+ *
+ * Failure behaviour:
+ * - malformed body (not JSON, not an S3-action Received notification, or naming a bucket other
+ *   than the inbound bucket): sent straight to the DLQ with the reason, acknowledged;
+ * - bad content (malformed MIME, broken PDFs or XML, empty or missing message): recorded on
+ *   the message with a reason, acknowledged: it can never succeed, so it must not retry;
+ * - S3, DynamoDB or SNS failure: the record is reported as a batch item failure and retried by
+ *   SQS, then moved to the DLQ by the redrive policy (alarmed);
+ * - a message whose earlier attempts died unfinished (timeout or out of memory, most likely
+ *   pdf.js on a hostile PDF): after INBOUND_MAX_CRASHED_ATTEMPTS such attempts it is stored
+ *   without recognition and recorded, so it cannot crash-loop;
+ * - redelivered notification: its message record exists, nothing is written or published.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { inboundDepsFromEnv, type InboundFunctionDeps } from '../../shared/adapters/inbound-deps.ts';
+import { logger, metrics } from '../../shared/observability.ts';
+import { MalformedEventError } from '../../shared/schemas/ses-notification.ts';
+import { parseSesReceivedBody } from '../../shared/schemas/ses-receipt.ts';
+import { processInboundMail } from '../../shared/services/process-inbound-mail.ts';
+import { sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
+
+export type InboundParseDeps = InboundFunctionDeps;
+
+async function toDeadLetters(record: SQSRecord, reason: string, deps: InboundParseDeps): Promise<void> {
+  logger.warn('malformed inbound notification sent to DLQ', { messageId: record.messageId, reason });
+  metrics.addMetric('MalformedMessages', MetricUnit.Count, 1);
+  await deps.deadLetters.send({ body: record.body, reason, sourceMessageId: record.messageId });
+}
+
+/** Process one SQS record; throws to mark it as a batch item failure. */
+export async function handleInboundRecord(record: SQSRecord, deps: InboundParseDeps): Promise<void> {
+  let notification;
+  try {
+    notification = parseSesReceivedBody(record.body);
+  } catch (error) {
+    if (!(error instanceof MalformedEventError)) throw error;
+    return toDeadLetters(record, error.message, deps);
+  }
+  const bucket = notification.receipt.action.bucketName;
+  if (bucket !== deps.bucket) return toDeadLetters(record, `notification names bucket ${bucket}, not the inbound bucket`, deps);
+
+  const outcome = await processInboundMail(notification, deps);
+  const r = outcome.record;
+  if (outcome.kind === 'already-processed') {
+    logger.info('inbound message already recorded', { sesMessageId: r.messageId, status: r.status });
+    metrics.addMetric('InboundRedeliveries', MetricUnit.Count, 1);
+    return;
+  }
+  logger.info('inbound message recorded', {
+    sesMessageId: r.messageId,
+    status: r.status,
+    attachments: r.attachments.length,
+    invoices: r.invoiceIds.length,
+    published: outcome.published,
+    problems: r.problems.map((p) => p.code),
+    appliedVerdicts: r.appliedVerdicts,
+  });
+  metrics.addMetric(`Inbound_${r.status.replace('-', '_')}`, MetricUnit.Count, 1);
+  metrics.addMetric('InvoicesPublished', MetricUnit.Count, outcome.published);
+}
+
+export function makeInboundParseHandler(getDeps: () => InboundParseDeps) {
+  return sqsBatchHandler(handleInboundRecord, getDeps);
+}
+
+let deps: InboundParseDeps | undefined;
+/** Built on first use (cold start), so a missing variable fails the first invocation loudly. */
+const getDeps = (): InboundParseDeps => (deps ??= inboundDepsFromEnv());
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics))
+  .handler(makeInboundParseHandler(getDeps));

@@ -1,0 +1,76 @@
+/**
+ * mailtrap-sync: receives EventBridge scheduled events (rate 1 minute; reservedConcurrency 1,
+ * so runs never overlap) and drains the Mailtrap outbox within the account's suppression
+ * rate (push share, MAILTRAP_PUSH_RATE; Mailtrap allows 10 requests / 60 s per account on the
+ * suppression endpoints): `POST /api/suppressions` per configured sending domain and stream,
+ * look-up by email then `DELETE /api/suppressions/{id}` on removal. The pace's next free slot
+ * is kept in the sync table, so consecutive runs together stay within the limit.
+ *
+ * Failure behaviour: per address, as services/sync-drain.ts says (backoff honouring
+ * Retry-After, bounded attempts, then `failed` + sync DLQ); 401/403 stop the run without
+ * charging the addresses. An error outside the provider calls fails the run.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { readConfig, requiredVar } from '../../shared/config.ts';
+import { sqsClient } from '../../shared/adapters/clients/sqs.ts';
+import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
+import { mailtrapApiFromEnv, runSettingsFromEnv, storesFromEnv, syncConfigFromEnv, type RunSettings } from '../../shared/adapters/sync-deps.ts';
+import type { MailtrapSuppressionApi } from '../../shared/ports/provider-suppressions.ts';
+import type { DeadLetterSink } from '../../shared/ports/dead-letter-sink.ts';
+import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
+import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
+import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
+import { drainOutbox, PacedCalls, systemClock, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { mailtrapExecutor } from '../../shared/services/mailtrap-sync.ts';
+import { logger, metrics } from '../../shared/observability.ts';
+
+export interface MailtrapSyncDeps {
+  api: MailtrapSuppressionApi;
+  store: SuppressionStore;
+  sync: SyncStateStore;
+  deadLetters: DeadLetterSink;
+  config: SyncConfig;
+  settings: RunSettings;
+  clock: Clock;
+}
+
+const PACE = 'pace#mailtrap-push';
+
+export async function runMailtrapSync(deps: MailtrapSyncDeps, remainingMs: number): Promise<DrainReport> {
+  const deadline = deps.clock.now() + Math.min(deps.settings.runMs, Math.max(0, remainingMs - 5_000));
+  const calls = new PacedCalls(deps.settings.rates.mailtrapPush, deps.clock, deadline, (await deps.sync.getControl<number>(PACE)) ?? 0);
+  try {
+    const report = await drainOutbox(
+      { provider: 'mailtrap', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: mailtrapExecutor(deps.api), limits: deps.settings.limits, clock: deps.clock },
+      calls,
+      deadline,
+    );
+    logger.info('mailtrap-sync run', { ...report });
+    return report;
+  } finally {
+    await deps.sync.putControl(PACE, calls.pacer.nextFreeAt());
+  }
+}
+
+let deps: MailtrapSyncDeps | undefined;
+const getDeps = (): MailtrapSyncDeps => {
+  if (deps) return deps;
+  const c = readConfig({ SUPPRESSION_SYNC_DLQ_URL: requiredVar() });
+  deps = {
+    api: mailtrapApiFromEnv(),
+    ...storesFromEnv(),
+    deadLetters: new SqsDeadLetterSink(sqsClient, c.SUPPRESSION_SYNC_DLQ_URL),
+    config: syncConfigFromEnv(),
+    settings: runSettingsFromEnv(),
+    clock: systemClock,
+  };
+  return deps;
+};
+
+export const handler = middy<ScheduledEvent, DrainReport>()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics))
+  .handler((_event: ScheduledEvent, context: Context) => runMailtrapSync(getDeps(), context.getRemainingTimeInMillis()));

@@ -1,0 +1,102 @@
+/**
+ * ses-sync: receives EventBridge scheduled events (rate 1 minute; reservedConcurrency 1, so
+ * runs never overlap) and drains the SES outbox within the SES API rate (push share,
+ * SES_PUSH_RATE):
+ * 1. settles open suppression-list import jobs (one GetImportJob each);
+ * 2. turns a large backlog (SES_IMPORT_THRESHOLD or more plain PUTs due) into one
+ *    CreateImportJob over a CSV in S3;
+ * 3. pushes the rest one address at a time: PutSuppressedDestination (original spelling),
+ *    DeleteSuppressedDestination on removal, UpdateContact/CreateContact with UnsubscribeAll
+ *    in SES_CONTACT_LIST for unsubscribes (skipped, with the reason kept, when no list is set).
+ *
+ * Failure behaviour: per address, as services/sync-drain.ts says (backoff, bounded attempts,
+ * then `failed` + sync DLQ). An error outside the provider calls (DynamoDB, S3) fails the run;
+ * the next run picks up where this one stopped. The run returns its report.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { readConfig, requiredVar } from '../../shared/config.ts';
+import { sesv2Client } from '../../shared/adapters/clients/sesv2.ts';
+import { s3Client } from '../../shared/adapters/clients/s3.ts';
+import { sqsClient } from '../../shared/adapters/clients/sqs.ts';
+import { Sesv2Suppressions } from '../../shared/adapters/sesv2-suppressions.ts';
+import { S3BlobStore } from '../../shared/adapters/s3-blob-store.ts';
+import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
+import { runSettingsFromEnv, storesFromEnv, syncConfigFromEnv, type RunSettings } from '../../shared/adapters/sync-deps.ts';
+import type { SesSuppressionApi } from '../../shared/ports/provider-suppressions.ts';
+import type { BlobStore } from '../../shared/ports/blob-store.ts';
+import type { DeadLetterSink } from '../../shared/ports/dead-letter-sink.ts';
+import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
+import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
+import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
+import { drainOutbox, PacedCalls, RunBudgetExhaustedError, systemClock, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { importBacklog, sesExecutor, settleImportJobs } from '../../shared/services/ses-sync.ts';
+import { logger, metrics } from '../../shared/observability.ts';
+
+export interface SesSyncDeps {
+  api: SesSuppressionApi;
+  store: SuppressionStore;
+  sync: SyncStateStore;
+  blobs: BlobStore;
+  deadLetters: DeadLetterSink;
+  config: SyncConfig;
+  settings: RunSettings;
+  clock: Clock;
+}
+
+export interface SesSyncReport extends DrainReport {
+  importJobs: { completed: number; released: number; open: number; started?: string | undefined; imported: number };
+}
+
+const PACE = 'pace#ses-push';
+
+export async function runSesSync(deps: SesSyncDeps, remainingMs: number): Promise<SesSyncReport> {
+  const deadline = deps.clock.now() + Math.min(deps.settings.runMs, Math.max(0, remainingMs - 5_000));
+  const calls = new PacedCalls(deps.settings.rates.sesPush, deps.clock, deadline, (await deps.sync.getControl<number>(PACE)) ?? 0);
+  const importDeps = { ...deps, ...deps.settings.sesImport };
+  try {
+    let settled = { completed: 0, released: 0, open: 0 };
+    let started: Awaited<ReturnType<typeof importBacklog>> = { addresses: 0, emails: new Set() };
+    try {
+      settled = await settleImportJobs(importDeps, calls);
+      started = await importBacklog(importDeps, calls);
+    } catch (error) {
+      // Out of time before a job call's slot: the drain below finds none either; next run goes on.
+      if (!(error instanceof RunBudgetExhaustedError)) throw error;
+    }
+    const drained = await drainOutbox(
+      { provider: 'ses', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: sesExecutor(deps.api, deps.config), limits: deps.settings.limits, clock: deps.clock },
+      calls,
+      deadline,
+      started.emails,
+    );
+    const report = { ...drained, importJobs: { ...settled, started: started.jobId, imported: started.addresses } };
+    logger.info('ses-sync run', { ...report });
+    return report;
+  } finally {
+    await deps.sync.putControl(PACE, calls.pacer.nextFreeAt());
+  }
+}
+
+let deps: SesSyncDeps | undefined;
+const getDeps = (): SesSyncDeps => {
+  if (deps) return deps;
+  const c = readConfig({ SUPPRESSION_SYNC_DLQ_URL: requiredVar(), SUPPRESSION_SYNC_BUCKET: requiredVar() });
+  deps = {
+    api: new Sesv2Suppressions(sesv2Client),
+    ...storesFromEnv(),
+    blobs: new S3BlobStore(s3Client, c.SUPPRESSION_SYNC_BUCKET),
+    deadLetters: new SqsDeadLetterSink(sqsClient, c.SUPPRESSION_SYNC_DLQ_URL),
+    config: syncConfigFromEnv(),
+    settings: runSettingsFromEnv(),
+    clock: systemClock,
+  };
+  return deps;
+};
+
+export const handler = middy<ScheduledEvent, SesSyncReport>()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics))
+  .handler((_event: ScheduledEvent, context: Context) => runSesSync(getDeps(), context.getRemainingTimeInMillis()));

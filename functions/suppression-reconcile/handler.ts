@@ -1,0 +1,77 @@
+/**
+ * suppression-reconcile: receives EventBridge scheduled events (rate 10 minutes;
+ * reservedConcurrency 1) and brings into the store the entries the providers hold but the
+ * store lacks: SES ListSuppressedDestinations (NextToken paging, incremental by StartDate)
+ * and Mailtrap GET /api/suppressions (`last_id` cursor), each at its reconcile share of the
+ * account's rate limit. Imported entries get source `reconcile` and a key naming the
+ * provider, so they are pushed to the other provider only (no echo).
+ *
+ * Failure behaviour: checkpoints are saved after every page, so a run that fails or runs out
+ * of time resumes where it stopped; the two providers are read independently (one failing
+ * does not stop the other) and a failure fails the run after both have been tried.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { sesv2Client } from '../../shared/adapters/clients/sesv2.ts';
+import { Sesv2Suppressions } from '../../shared/adapters/sesv2-suppressions.ts';
+import { mailtrapApiFromEnv, policyFromEnv, runSettingsFromEnv, storesFromEnv, type RunSettings } from '../../shared/adapters/sync-deps.ts';
+import type { MailtrapSuppressionApi, SesSuppressionApi } from '../../shared/ports/provider-suppressions.ts';
+import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
+import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
+import type { PolicyConfig } from '../../shared/domain/suppression-policy.ts';
+import { PacedCalls, systemClock, type Clock } from '../../shared/services/sync-drain.ts';
+import { reconcileMailtrap, reconcileSes, type ReconcileReport } from '../../shared/services/reconcile.ts';
+import { errorMessage, logger, metrics } from '../../shared/observability.ts';
+
+export class ReconcileRunError extends Error {
+  override name = 'ReconcileRunError';
+}
+
+export interface ReconcileDeps {
+  ses: SesSuppressionApi;
+  mailtrap: MailtrapSuppressionApi;
+  store: SuppressionStore;
+  sync: SyncStateStore;
+  policy: PolicyConfig;
+  settings: RunSettings;
+  clock: Clock;
+}
+
+export async function runReconcile(deps: ReconcileDeps, remainingMs: number): Promise<ReconcileReport[]> {
+  const deadline = deps.clock.now() + Math.min(deps.settings.reconcileRunMs, Math.max(0, remainingMs - 5_000));
+  const base = { store: deps.store, sync: deps.sync, clock: deps.clock, policy: deps.policy };
+  const run = async (name: 'ses' | 'mailtrap') => {
+    const pace = `pace#${name}-reconcile`;
+    const rate = name === 'ses' ? deps.settings.rates.sesReconcile : deps.settings.rates.mailtrapReconcile;
+    const calls = new PacedCalls(rate, deps.clock, deadline, (await deps.sync.getControl<number>(pace)) ?? 0);
+    try {
+      return name === 'ses' ? await reconcileSes(deps.ses, base, calls) : await reconcileMailtrap(deps.mailtrap, base, calls);
+    } finally {
+      await deps.sync.putControl(pace, calls.pacer.nextFreeAt());
+    }
+  };
+  const results = await Promise.allSettled([run('ses'), run('mailtrap')]);
+  const reports = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  logger.info('reconcile run', { reports });
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${i === 0 ? 'ses' : 'mailtrap'}: ${errorMessage(r.reason)}`] : []));
+  if (failed.length > 0) throw new ReconcileRunError(failed.join('; '));
+  return reports;
+}
+
+let deps: ReconcileDeps | undefined;
+const getDeps = (): ReconcileDeps =>
+  (deps ??= {
+    ses: new Sesv2Suppressions(sesv2Client),
+    mailtrap: mailtrapApiFromEnv(),
+    ...storesFromEnv(),
+    policy: policyFromEnv(),
+    settings: runSettingsFromEnv(),
+    clock: systemClock,
+  });
+
+export const handler = middy<ScheduledEvent, ReconcileReport[]>()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics))
+  .handler((_event: ScheduledEvent, context: Context) => runReconcile(getDeps(), context.getRemainingTimeInMillis()));

@@ -1,0 +1,250 @@
+/**
+ * Sync state and outbox on one DynamoDB table (SuppressionSyncTable), apart from the
+ * suppression store so that writing sync state can never clobber an address item nor fire
+ * the store's stream again.
+ *
+ * - `pk` = normalised address, `sk` = provider: one item per address and provider holding its
+ *   status (pending / importing / synced / failed), attempts, last error and what the provider
+ *   is known to hold (`applied`).
+ * - The outbox is the sparse GSI `due` (`queue` = provider, `dueAt`): only items waiting for a
+ *   drain carry `queue`, so the index holds exactly the backlog, oldest first, and a retry's
+ *   backoff is just a later `dueAt`.
+ * - `pk = '@control'` items hold the drains' pacing, reconciliation checkpoints and open SES
+ *   import jobs (an address never starts with `@`).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Provider } from '../domain/suppression-sync.ts';
+import { normaliseEmail } from '../domain/email-address.ts';
+import type { SyncItem, SyncStateStore } from '../ports/sync-state.ts';
+
+export const DUE_INDEX = 'due';
+const CONTROL = '@control';
+
+function toSyncItem(raw: Record<string, unknown>): SyncItem {
+  const { pk, sk, queue: _q, ...rest } = raw as Record<string, unknown> & { pk: string; sk: Provider };
+  return { applied: {}, spellings: [], attempts: 0, generation: 0, ...(rest as Partial<SyncItem>), email: pk, provider: sk } as SyncItem;
+}
+
+async function conditional(run: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await run();
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+export class DynamoSyncState implements SyncStateStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private key(email: string, provider: Provider) {
+    return { pk: normaliseEmail(email), sk: provider };
+  }
+
+  async markPending(email: string, provider: Provider, input: { purge: boolean; spellings: string[]; now: string }): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(email, provider),
+        UpdateExpression: [
+          'SET #status = :pending, #queue = :provider, dueAt = :now, attempts = :zero, spellings = :spellings, updatedAt = :now,',
+          'applied = if_not_exists(applied, :empty)',
+          input.purge ? ', purge = :true' : '',
+          ' ADD generation :one REMOVE lastError, importJobId',
+        ].join(' '),
+        ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue' },
+        ExpressionAttributeValues: {
+          ':pending': 'pending',
+          ':provider': provider,
+          ':now': input.now,
+          ':zero': 0,
+          ':one': 1,
+          ':spellings': input.spellings,
+          ':empty': {},
+          ...(input.purge ? { ':true': true } : {}),
+        },
+      }),
+    );
+  }
+
+  async due(provider: Provider, now: string, limit: number): Promise<SyncItem[]> {
+    const items: SyncItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: '#queue = :p AND dueAt <= :now',
+          ExpressionAttributeNames: { '#queue': 'queue' },
+          ExpressionAttributeValues: { ':p': provider, ':now': now },
+          Limit: Math.min(1000, limit - items.length),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []).map(toSyncItem));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items;
+  }
+
+  async forAddress(email: string): Promise<SyncItem[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': normaliseEmail(email) },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map(toSyncItem);
+  }
+
+  /** Keep what the provider holds even when a newer change means the item stays in the outbox. */
+  private async saveApplied(item: SyncItem, applied: Record<string, string>, now: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(item.email, item.provider),
+        UpdateExpression: 'SET applied = :applied, updatedAt = :now',
+        ExpressionAttributeValues: { ':applied': applied, ':now': now },
+      }),
+    );
+  }
+
+  async complete(item: SyncItem, input: { applied: Record<string, string>; skipped: string[]; now: string }): Promise<'synced' | 'superseded'> {
+    const done = await conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(item.email, item.provider),
+          ConditionExpression: 'generation = :g',
+          UpdateExpression:
+            'SET #status = :synced, applied = :applied, skipped = :skipped, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, purge, importJobId',
+          ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue' },
+          ExpressionAttributeValues: { ':g': item.generation, ':synced': 'synced', ':applied': input.applied, ':skipped': input.skipped, ':now': input.now, ':zero': 0 },
+        }),
+      ),
+    );
+    if (done) return 'synced';
+    await this.saveApplied(item, input.applied, input.now);
+    return 'superseded';
+  }
+
+  async retry(item: SyncItem, input: { applied: Record<string, string>; attempts: number; error: string; dueAt: string; now: string }): Promise<void> {
+    const done = await conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(item.email, item.provider),
+          ConditionExpression: 'generation = :g',
+          UpdateExpression: 'SET #status = :pending, applied = :applied, attempts = :attempts, lastError = :error, dueAt = :due, updatedAt = :now, #queue = :p',
+          ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue' },
+          ExpressionAttributeValues: {
+            ':g': item.generation,
+            ':pending': 'pending',
+            ':applied': input.applied,
+            ':attempts': input.attempts,
+            ':error': input.error.slice(0, 500),
+            ':due': input.dueAt,
+            ':now': input.now,
+            ':p': item.provider,
+          },
+        }),
+      ),
+    );
+    if (!done) await this.saveApplied(item, input.applied, input.now);
+  }
+
+  async fail(item: SyncItem, input: { applied: Record<string, string>; attempts: number; error: string; now: string }): Promise<void> {
+    const done = await conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(item.email, item.provider),
+          ConditionExpression: 'generation = :g',
+          UpdateExpression: 'SET #status = :failed, applied = :applied, attempts = :attempts, lastError = :error, updatedAt = :now REMOVE #queue, dueAt, importJobId',
+          ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue' },
+          ExpressionAttributeValues: { ':g': item.generation, ':failed': 'failed', ':applied': input.applied, ':attempts': input.attempts, ':error': input.error.slice(0, 500), ':now': input.now },
+        }),
+      ),
+    );
+    if (!done) await this.saveApplied(item, input.applied, input.now);
+  }
+
+  async markImporting(item: SyncItem, input: { jobId: string; recheckAt: string; now: string }): Promise<void> {
+    await conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(item.email, item.provider),
+          ConditionExpression: 'generation = :g',
+          UpdateExpression: 'SET #status = :importing, importJobId = :job, dueAt = :recheck, updatedAt = :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':g': item.generation, ':importing': 'importing', ':job': input.jobId, ':recheck': input.recheckAt, ':now': input.now },
+        }),
+      ),
+    );
+  }
+
+  async completeImport(email: string, input: { jobId: string; target: string; value: string; now: string }): Promise<boolean> {
+    return conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(email, 'ses'),
+          ConditionExpression: 'importJobId = :job',
+          UpdateExpression:
+            'SET #status = :synced, applied.#t = :v, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, importJobId',
+          ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue', '#t': input.target },
+          ExpressionAttributeValues: { ':job': input.jobId, ':synced': 'synced', ':v': input.value, ':now': input.now, ':zero': 0 },
+        }),
+      ),
+    );
+  }
+
+  async releaseImport(email: string, input: { jobId: string; error: string; now: string }): Promise<void> {
+    await conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(email, 'ses'),
+          ConditionExpression: 'importJobId = :job',
+          UpdateExpression: 'SET #status = :pending, dueAt = :now, lastError = :error, updatedAt = :now ADD attempts :one REMOVE importJobId',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':job': input.jobId, ':pending': 'pending', ':now': input.now, ':error': input.error.slice(0, 500), ':one': 1 },
+        }),
+      ),
+    );
+  }
+
+  async getControl<T>(name: string): Promise<T | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: CONTROL, sk: name }, ConsistentRead: true }));
+    return out.Item?.value as T | undefined;
+  }
+
+  async putControl(name: string, value: unknown): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { pk: CONTROL, sk: name, value, updatedAt: new Date().toISOString() } }));
+  }
+
+  async deleteControl(name: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: CONTROL, sk: name } }));
+  }
+
+  async listControl<T>(prefix: string): Promise<Array<{ name: string; value: T }>> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': CONTROL, ':p': prefix },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map((i) => ({ name: String(i.sk), value: i.value as T }));
+  }
+}

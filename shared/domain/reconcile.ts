@@ -1,0 +1,98 @@
+/**
+ * Pull side of the sync: what an entry found in a provider's own list means for the store.
+ * Pure.
+ *
+ * Entries come in with source `reconcile` and an event key naming the provider
+ * (`reconcile:ses:...`, `reconcile:mailtrap:...`), so the echo rule (suppression-sync.ts)
+ * never pushes them back where they came from, while the other provider still gets them.
+ *
+ * An entry the store lacks is imported unless a person removed the address (or that scope)
+ * after the provider recorded it: the provider still lists it only because our delete has not
+ * reached it yet, and importing it would undo the person's decision.
+ */
+import type { SuppressionScope } from './feedback-event.ts';
+import {
+  applyManualSuppression,
+  GLOBAL_SCOPE,
+  scopeKey,
+  type AddressState,
+  type Decision,
+  type PolicyConfig,
+  type SuppressionReason,
+} from './suppression-policy.ts';
+
+export interface ProviderEntry {
+  provider: 'ses' | 'mailtrap';
+  /** As the provider spells it. */
+  email: string;
+  reason: SuppressionReason;
+  scope?: SuppressionScope | undefined;
+  /** When the provider recorded it (ISO 8601). */
+  at: string;
+  key: string;
+}
+
+export function fromSesEntry(e: { EmailAddress: string; Reason: string; LastUpdateTime?: Date | string | undefined }): ProviderEntry | undefined {
+  if (e.Reason !== 'BOUNCE' && e.Reason !== 'COMPLAINT') return undefined;
+  const at = e.LastUpdateTime ? new Date(e.LastUpdateTime).toISOString() : new Date(0).toISOString();
+  return {
+    provider: 'ses',
+    email: e.EmailAddress,
+    reason: e.Reason === 'COMPLAINT' ? 'complaint' : 'bounce',
+    at,
+    // The entry's time is part of the key: SES re-adding it after a removal is a new event.
+    key: `reconcile:ses:${e.EmailAddress}:${e.Reason}:${at}`,
+  };
+}
+
+export interface MailtrapRecordLike {
+  id: string;
+  email: string;
+  type: string;
+  sending_stream?: string | null | undefined;
+  domain_name?: string | null | undefined;
+  created_at?: string | null | undefined;
+}
+
+export function fromMailtrapRecord(r: MailtrapRecordLike): ProviderEntry | undefined {
+  const reason: SuppressionReason | undefined =
+    r.type === 'hard bounce' ? 'bounce' : r.type === 'spam complaint' ? 'complaint' : r.type === 'unsubscription' ? 'unsubscribe' : r.type === 'manual import' ? 'manual' : undefined;
+  if (!reason) return undefined;
+  const domain = r.domain_name ? r.domain_name.toLowerCase() : undefined;
+  const stream = r.sending_stream === 'transactional' || r.sending_stream === 'bulk' ? r.sending_stream : undefined;
+  // Same mapping as the webhook: bounces and complaints are about the address, global.
+  const scoped = (reason === 'unsubscribe' || reason === 'manual') && domain;
+  const t = r.created_at ? Date.parse(r.created_at) : Number.NaN;
+  return {
+    provider: 'mailtrap',
+    email: r.email,
+    reason,
+    scope: scoped ? { domain, ...(stream ? { stream } : {}) } : undefined,
+    at: Number.isNaN(t) ? new Date(0).toISOString() : new Date(t).toISOString(),
+    key: `reconcile:mailtrap:${r.id}`,
+  };
+}
+
+function ms(iso: string | null | undefined): number {
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(t) ? 0 : t;
+}
+
+export function decideReconcile(current: AddressState | undefined, entry: ProviderEntry, policy?: PolicyConfig): Decision {
+  const scope = entry.reason === 'unsubscribe' || entry.scope ? scopeKey(entry.scope) : GLOBAL_SCOPE;
+  const held = current?.suppressions ?? [];
+  if (held.some((s) => s.scope === scope || s.scope === GLOBAL_SCOPE)) {
+    return { outcome: 'no-change', added: [], why: `already suppressed (${scope})` };
+  }
+  const at = ms(entry.at);
+  if (current?.clearedAt && ms(current.clearedAt) >= at) {
+    return { outcome: 'no-change', added: [], why: 'removed by a person after the provider recorded it' };
+  }
+  const removedScope = current?.history.some((h) => h.kind === 'removed' && h.type === `removed:${scope}` && ms(h.at) >= at);
+  if (removedScope) return { outcome: 'no-change', added: [], why: `scope ${scope} removed after the provider recorded it` };
+  return applyManualSuppression(
+    current,
+    { email: entry.email, reason: entry.reason, scope: entry.scope, at: entry.at, source: 'reconcile', key: entry.key },
+    policy,
+  );
+}

@@ -1,0 +1,227 @@
+/**
+ * Reading suppression lists people bring from a provider, and writing ours out. Pure.
+ *
+ * Formats read:
+ * - `ses-csv`: SES's bulk-import CSV, one `address,REASON` per line (REASON = BOUNCE |
+ *   COMPLAINT), no header (https://docs.aws.amazon.com/ses/latest/dg/sending-email-suppression-list.html);
+ *   a first line naming the columns (`email,reason`) is tolerated and skipped.
+ * - `ses-ndjson`: one JSON object per line, `{"emailAddress": ..., "reason": ...}` as SES's
+ *   import takes it; `EmailAddress`/`Reason` (the API's member names, as in a
+ *   ListSuppressedDestinations dump) and `lastUpdateTime` are accepted too.
+ * - `mailtrap-csv`: Mailtrap's suppressions export, a header row then one record per line.
+ *   Columns are found by name (`email`, `type`, `sending_stream`, `domain_name`,
+ *   `created_at`; "Sending stream" etc. also match), so column order and extra columns do not
+ *   matter. Types map as the sync maps ours to Mailtrap's: hard bounce -> bounce, spam
+ *   complaint -> complaint (both global, as the webhook maps them), unsubscription ->
+ *   unsubscribe for that domain/stream, manual import -> manual for that domain/stream.
+ *
+ * Rows are numbered by their line in the file (1-based) so a person can fix the file.
+ */
+import type { SuppressionScope } from './feedback-event.ts';
+import { isEmailAddress, normaliseEmail } from './email-address.ts';
+import { scopeKey, type AddressState, type SuppressionReason } from './suppression-policy.ts';
+
+export type ImportFormat = 'ses-csv' | 'ses-ndjson' | 'mailtrap-csv';
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['ses-csv', 'ses-ndjson', 'mailtrap-csv'];
+
+export interface ImportRow {
+  line: number;
+  /** As written in the file (SES matches exact case; the store keeps the spelling). */
+  email: string;
+  reason: SuppressionReason;
+  scope?: SuppressionScope | undefined;
+  /** When the provider recorded it, if the file says. */
+  at?: string | undefined;
+}
+
+export interface RejectedRow {
+  line: number;
+  reason: string;
+}
+
+export interface ParsedImport {
+  format: ImportFormat;
+  accepted: ImportRow[];
+  /** The same address and scope seen earlier in the file. */
+  duplicates: Array<RejectedRow & { email: string; firstLine: number }>;
+  invalid: RejectedRow[];
+}
+
+export class ImportFormatError extends Error {
+  override name = 'ImportFormatError';
+}
+
+/** One CSV line; fields may be double-quoted with `""` escapes. */
+export function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      fields.push(field.trim());
+      field = '';
+    } else field += c;
+  }
+  fields.push(field.trim());
+  return fields;
+}
+
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+const headerName = (h: string) => h.trim().toLowerCase().replace(/[\s-]+/g, '_');
+
+export function detectFormat(text: string): ImportFormat {
+  const first = text.split(/\r?\n/).find((l) => l.trim() !== '')?.replace(/^\uFEFF/, '').trim() ?? '';
+  if (first.startsWith('{')) return 'ses-ndjson';
+  const cols = splitCsvLine(first).map(headerName);
+  if (cols.includes('email') && (cols.includes('type') || cols.includes('sending_stream') || cols.includes('domain_name'))) return 'mailtrap-csv';
+  return 'ses-csv';
+}
+
+function sesReason(value: unknown): SuppressionReason | undefined {
+  const v = typeof value === 'string' ? value.trim().toUpperCase() : '';
+  return v === 'BOUNCE' ? 'bounce' : v === 'COMPLAINT' ? 'complaint' : undefined;
+}
+
+function isoOrUndefined(value: unknown): string | undefined {
+  if (typeof value === 'number') return new Date(value > 1e12 ? value : value * 1000).toISOString();
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+const MAILTRAP_TYPES: Record<string, SuppressionReason> = {
+  'hard bounce': 'bounce',
+  hard_bounce: 'bounce',
+  'spam complaint': 'complaint',
+  spam_complaint: 'complaint',
+  unsubscription: 'unsubscribe',
+  'manual import': 'manual',
+  manual_import: 'manual',
+};
+
+type LineResult = { row: Omit<ImportRow, 'line'> } | { invalid: string } | { skip: true };
+
+function parseSesCsvLine(line: string, lineNo: number): LineResult {
+  const fields = splitCsvLine(line);
+  const [email = '', reason, ...rest] = fields;
+  if (lineNo === 1 && /^(email|e-?mail_?address|address)$/i.test(email) && /^reason$/i.test(reason ?? '')) return { skip: true };
+  if (rest.length > 0) return { invalid: `expected 2 columns (address,REASON), found ${fields.length}` };
+  if (!isEmailAddress(email)) return { invalid: 'not an email address' };
+  const r = sesReason(reason);
+  if (!r) return { invalid: `reason must be BOUNCE or COMPLAINT` };
+  return { row: { email: email.trim(), reason: r } };
+}
+
+function parseSesJsonLine(line: string): LineResult {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch {
+    return { invalid: 'not valid JSON' };
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { invalid: 'not a JSON object' };
+  const o = obj as Record<string, unknown>;
+  const email = o.emailAddress ?? o.EmailAddress ?? o.email;
+  if (typeof email !== 'string' || !isEmailAddress(email)) return { invalid: 'emailAddress missing or not an email address' };
+  const r = sesReason(o.reason ?? o.Reason);
+  if (!r) return { invalid: 'reason must be BOUNCE or COMPLAINT' };
+  return { row: { email: email.trim(), reason: r, at: isoOrUndefined(o.lastUpdateTime ?? o.LastUpdateTime) } };
+}
+
+function mailtrapLineParser(header: string[]): (line: string) => LineResult {
+  const cols = header.map(headerName);
+  const at = (name: string, ...alts: string[]) => [name, ...alts].map((n) => cols.indexOf(n)).find((i) => i >= 0) ?? -1;
+  const iEmail = at('email', 'email_address');
+  const iType = at('type', 'suppression_type');
+  const iStream = at('sending_stream', 'stream');
+  const iDomain = at('domain_name', 'domain', 'sending_domain');
+  const iCreated = at('created_at', 'created', 'date');
+  if (iEmail < 0 || iType < 0) throw new ImportFormatError('Mailtrap CSV needs `email` and `type` columns');
+  return (line) => {
+    const f = splitCsvLine(line);
+    const email = f[iEmail] ?? '';
+    if (!isEmailAddress(email)) return { invalid: 'not an email address' };
+    const reason = MAILTRAP_TYPES[(f[iType] ?? '').trim().toLowerCase()];
+    if (!reason) return { invalid: `unknown Mailtrap type "${f[iType] ?? ''}"` };
+    const domain = iDomain >= 0 ? (f[iDomain] ?? '').trim().toLowerCase() : '';
+    const streamRaw = iStream >= 0 ? (f[iStream] ?? '').trim().toLowerCase() : '';
+    const stream = streamRaw === 'transactional' || streamRaw === 'bulk' ? streamRaw : undefined;
+    // Bounces and complaints say something about the address itself: global, as the webhook maps them.
+    const scoped = (reason === 'unsubscribe' || reason === 'manual') && domain !== '';
+    return {
+      row: {
+        email: email.trim(),
+        reason,
+        scope: scoped ? { domain, ...(stream ? { stream } : {}) } : undefined,
+        at: iCreated >= 0 ? isoOrUndefined(f[iCreated]) : undefined,
+      },
+    };
+  };
+}
+
+export function parseImport(text: string, format: ImportFormat = detectFormat(text)): ParsedImport {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const out: ParsedImport = { format, accepted: [], duplicates: [], invalid: [] };
+  const seen = new Map<string, number>();
+  let parseLine: (line: string, lineNo: number) => LineResult;
+  let startAt = 0;
+  if (format === 'mailtrap-csv') {
+    const headerIndex = lines.findIndex((l) => l.trim() !== '');
+    if (headerIndex < 0) return out;
+    parseLine = mailtrapLineParser(splitCsvLine(lines[headerIndex] as string));
+    startAt = headerIndex + 1;
+  } else {
+    parseLine = format === 'ses-csv' ? parseSesCsvLine : parseSesJsonLine;
+  }
+  for (let i = startAt; i < lines.length; i++) {
+    const raw = lines[i] as string;
+    if (raw.trim() === '') continue;
+    const lineNo = i + 1;
+    const result = parseLine(raw, lineNo);
+    if ('skip' in result) continue;
+    if ('invalid' in result) {
+      out.invalid.push({ line: lineNo, reason: result.invalid });
+      continue;
+    }
+    const key = `${normaliseEmail(result.row.email)} ${scopeKey(result.row.scope)}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      out.duplicates.push({ line: lineNo, email: result.row.email, firstLine: first, reason: `same address and scope as line ${first}` });
+      continue;
+    }
+    seen.set(key, lineNo);
+    out.accepted.push({ line: lineNo, ...result.row });
+  }
+  return out;
+}
+
+/** The idempotency key of an imported row: importing the same file twice changes nothing. */
+export function importKey(row: Pick<ImportRow, 'email' | 'reason' | 'scope'>): string {
+  return `import:${normaliseEmail(row.email)}:${row.reason}:${scopeKey(row.scope)}`;
+}
+
+export type ExportFormat = 'csv' | 'ndjson';
+
+export const EXPORT_CSV_HEADER = 'email,spelling,reason,scope,source,since';
+
+/** One line per suppressed scope of an address. */
+export function exportLines(state: AddressState, format: ExportFormat): string[] {
+  return state.suppressions.map((s) => {
+    const spelling = state.spellings[0] ?? state.email;
+    if (format === 'ndjson') {
+      return JSON.stringify({ email: state.email, spelling, reason: s.reason, scope: s.scope, source: s.source, since: s.since });
+    }
+    return [state.email, spelling, s.reason, s.scope, s.source, s.since].map(csvField).join(',');
+  });
+}

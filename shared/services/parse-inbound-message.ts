@@ -1,0 +1,355 @@
+/**
+ * The parse + recognise core shared by the inbound-parse function and `mailbridge parse`:
+ * a raw RFC 5322 message in (any Readable: an S3 body, a file), attachments out to a sink
+ * port, invoices and problems back. It knows nothing about S3, DynamoDB or SNS.
+ *
+ * Memory stays bounded whatever the message size: mailparser's streaming `MailParser`
+ * decodes one part at a time, each attachment's bytes go straight to the sink (hashed and
+ * counted on the way), and only candidate invoice attachments (PDF or XML by their first
+ * bytes, see isCandidateAttachment) up to `maxCandidateBytes` are buffered for recognition.
+ * At most one buffered attachment is being recognised while the next one streams.
+ *
+ * Forwarded mail: a message/rfc822 attachment is stored as it is and, at the same time, fed
+ * into a nested parser (up to `maxDepth`), whose attachments continue the numbering.
+ * (mailparser itself already walks rfc822 parts marked `inline`; the ones marked as
+ * attachments arrive here as attachments.)
+ *
+ * Errors: bad content never throws; it ends as a `problems` entry. Only failures of the
+ * infrastructure throw: SourceReadError (the raw stream broke) and AttachmentSinkError (storing
+ * an attachment failed), so the caller can retry those.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { MailParser, type AddressObject, type AttachmentStream, type Headers, type MessageText } from 'mailparser';
+import { isCandidateAttachment, recogniseAttachment, type AttachmentInput } from '../domain/invoice/recognise-attachment.ts';
+import type { RecognisedInvoice, RecognitionResult } from '../domain/invoice/types.ts';
+import type { AttachmentSink } from '../ports/attachment-sink.ts';
+import type { InboundProblem } from '../schemas/inbound-records.ts';
+
+export class SourceReadError extends Error {
+  override name = 'SourceReadError';
+}
+
+export class AttachmentSinkError extends Error {
+  override name = 'AttachmentSinkError';
+}
+
+export interface ParseOptions {
+  /** Largest candidate attachment buffered for recognition; larger ones are stored only. */
+  maxCandidateBytes: number;
+  /** How deep forwarded messages inside forwarded messages are searched. */
+  maxDepth: number;
+  /** Parts beyond this count are hashed but neither stored nor recognised. */
+  maxAttachments: number;
+  /** False: store and describe attachments, recognise nothing. */
+  recognise: boolean;
+  /** Replaceable for tests; defaults to the domain recogniser. */
+  recogniser: (input: AttachmentInput) => Promise<RecognitionResult>;
+}
+
+export const DEFAULT_PARSE_OPTIONS: ParseOptions = {
+  maxCandidateBytes: 10 * 1024 * 1024,
+  maxDepth: 3,
+  maxAttachments: 100,
+  recognise: true,
+  recogniser: recogniseAttachment,
+};
+
+export interface ParsedAttachment {
+  index: number;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  key: string | null;
+  depth: number;
+}
+
+export interface ExtractedInvoice extends RecognisedInvoice {
+  /** Index of the attachment it came from (ParsedAttachment.index). */
+  attachmentIndex: number;
+}
+
+export interface ParsedMessage {
+  /** The Message-ID header (angle brackets kept, as written). */
+  messageId: string | null;
+  subject: string | null;
+  /** First From address. */
+  from: string | null;
+  attachments: ParsedAttachment[];
+  invoices: ExtractedInvoice[];
+  problems: InboundProblem[];
+  /** Raw bytes read from the source. */
+  bytes: number;
+}
+
+// Everything that only builds the message body is switched off: we never look at it, and
+// html-to-text on a huge HTML part is the one place mailparser spends CPU and memory unasked.
+const PARSER_OPTIONS = {
+  skipHtmlToText: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  skipImageLinks: true,
+  // sha256 of the decoded bytes is ours to compute; keep mailparser's own checksum cheap.
+  checksumAlgo: 'md5',
+};
+
+const SNIFF_BYTES = 1024;
+
+const EXTENSIONS: Record<string, string> = {
+  'message/rfc822': 'eml',
+  'application/pdf': 'pdf',
+  'application/xml': 'xml',
+  'text/xml': 'xml',
+  'text/calendar': 'ics',
+  'message/delivery-status': 'txt',
+};
+
+function defaultFilename(contentType: string, index: number): string {
+  return `attachment-${index}.${EXTENSIONS[contentType] ?? 'bin'}`;
+}
+
+function firstAddress(headers: Headers): string | null {
+  const from = headers.get('from') as AddressObject | AddressObject[] | undefined;
+  const objects = from === undefined ? [] : Array.isArray(from) ? from : [from];
+  for (const o of objects) {
+    for (const a of o.value ?? []) {
+      if (a.address) return a.address;
+      for (const member of a.group ?? []) if (member.address) return member.address;
+    }
+  }
+  return null;
+}
+
+function headerString(headers: Headers, name: string): string | null {
+  const value = headers.get(name);
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+/** Writes with backpressure; resolves false when `stop` settled first (the reader is gone). */
+async function writeTo(target: PassThrough, chunk: Buffer, stop: Promise<unknown>): Promise<boolean> {
+  if (target.write(chunk)) return true;
+  return Promise.race([
+    new Promise<boolean>((resolve) => target.once('drain', () => resolve(true))),
+    stop.then(
+      () => false,
+      () => false,
+    ),
+  ]);
+}
+
+const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+class MessageWalk {
+  private counter = 0;
+  readonly attachments: ParsedAttachment[] = [];
+  readonly invoices: ExtractedInvoice[] = [];
+  readonly problems: InboundProblem[] = [];
+  /** The recognition still running for the previous candidate, if any. */
+  private recognising: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sink: AttachmentSink,
+    private readonly options: ParseOptions,
+  ) {}
+
+  /** Parses one message level; resolves with its headers (undefined if none were read). */
+  async walk(input: Readable, depth: number, parentIndex?: number): Promise<Headers | undefined> {
+    const parser = new MailParser(PARSER_OPTIONS);
+    let headers: Headers | undefined;
+    let sourceError: unknown;
+    parser.on('headers', (h: Headers) => {
+      headers = h;
+    });
+    input.on('error', (error) => {
+      sourceError = error;
+      parser.destroy(new SourceReadError(`reading the message failed: ${describeError(error)}`));
+    });
+    input.pipe(parser);
+    try {
+      for await (const data of parser as AsyncIterable<AttachmentStream | MessageText>) {
+        if (data.type !== 'attachment') continue;
+        try {
+          await this.attachment(data, depth);
+        } finally {
+          data.release();
+        }
+      }
+    } catch (error) {
+      input.unpipe(parser);
+      if (sourceError !== undefined || error instanceof SourceReadError) {
+        throw error instanceof SourceReadError ? error : new SourceReadError(`reading the message failed: ${describeError(sourceError)}`);
+      }
+      if (error instanceof AttachmentSinkError) throw error;
+      // Anything else is mailparser/mailsplit refusing the content (header block too large,
+      // too many parts, undecodable structure). Keep what was parsed so far.
+      this.problems.push({
+        code: 'mime-malformed',
+        message: `${depth > 0 ? 'forwarded message' : 'message'}: MIME parsing stopped: ${describeError(error)}`,
+        ...(parentIndex === undefined ? {} : { attachment: parentIndex }),
+      });
+    }
+    return headers;
+  }
+
+  async finish(): Promise<void> {
+    await this.recognising;
+  }
+
+  private async attachment(data: AttachmentStream, depth: number): Promise<void> {
+    const index = ++this.counter;
+    const contentType = (data.contentType || 'application/octet-stream').toLowerCase();
+    const filename = data.filename?.trim() || defaultFilename(contentType, index);
+    const hash = createHash('sha256');
+    let size = 0;
+
+    // The sink reads from `toSink`; a failed store must not leave us waiting on 'drain'.
+    const overLimit = index > this.options.maxAttachments;
+    if (overLimit && index === this.options.maxAttachments + 1) {
+      this.problems.push({ code: 'too-many-attachments', message: `more than ${this.options.maxAttachments} attachments: the rest are described but not stored or recognised` });
+    }
+    let toSink: PassThrough | null = null;
+    let stored: Promise<{ key: string | null }> | null = null;
+    if (!overLimit) {
+      toSink = new PassThrough({ highWaterMark: 64 * 1024 });
+      stored = this.sink.store({ index, filename, contentType, depth }, toSink);
+      stored.catch(() => undefined);
+    }
+
+    // Forwarded message: parse it while it streams by.
+    let nestedInput: PassThrough | null = null;
+    let nested: Promise<unknown> | null = null;
+    if (contentType === 'message/rfc822' && !overLimit) {
+      if (depth + 1 > this.options.maxDepth) {
+        this.problems.push({ code: 'nesting-too-deep', message: `"${filename}": forwarded message nested deeper than ${this.options.maxDepth} levels is not searched`, attachment: index });
+      } else {
+        nestedInput = new PassThrough({ highWaterMark: 64 * 1024 });
+        nested = this.walk(nestedInput, depth + 1, index);
+        nested.catch(() => undefined);
+      }
+    }
+
+    // Candidate detection needs the first bytes; buffering continues only for candidates.
+    const wantsRecognition = this.options.recognise && !overLimit;
+    let head: Buffer[] = [];
+    let headLength = 0;
+    let candidate: boolean | null = wantsRecognition ? null : false;
+    let buffered: Buffer[] = [];
+    let bufferedLength = 0;
+    let tooLarge = false;
+    const keep = (chunk: Buffer) => {
+      if (tooLarge) return;
+      buffered.push(chunk);
+      bufferedLength += chunk.length;
+      if (bufferedLength > this.options.maxCandidateBytes) {
+        // Over the cap: drop what we hold at once, the rest only streams to the sink.
+        tooLarge = true;
+        buffered = [];
+      }
+    };
+    const decide = () => {
+      candidate = isCandidateAttachment(filename, contentType, Buffer.concat(head, headLength));
+      if (candidate) for (const c of head) keep(c);
+      head = [];
+    };
+
+    for await (const raw of data.content as unknown as AsyncIterable<Buffer | string>) {
+      const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+      hash.update(chunk);
+      size += chunk.length;
+      if (toSink && stored && !(await writeTo(toSink, chunk, stored))) {
+        throw new AttachmentSinkError(`storing attachment ${index} failed: ${await stored.then(() => 'the store stopped reading', describeError)}`);
+      }
+      if (nestedInput && nested && !(await writeTo(nestedInput, chunk, nested))) {
+        // The nested parser stopped (it recorded why); keep streaming the outer message.
+        nestedInput = null;
+      }
+      if (candidate === null) {
+        head.push(chunk);
+        headLength += chunk.length;
+        if (headLength >= SNIFF_BYTES) decide();
+      } else if (candidate) {
+        keep(chunk);
+      }
+    }
+    if (candidate === null) decide();
+    nestedInput?.end();
+
+    let key: string | null = null;
+    if (toSink && stored) {
+      toSink.end();
+      try {
+        key = (await stored).key;
+      } catch (error) {
+        throw new AttachmentSinkError(`storing attachment ${index} failed: ${describeError(error)}`);
+      }
+    }
+    if (nested) await nested;
+
+    const sha256 = hash.digest('hex');
+    this.attachments.push({ index, filename, contentType, size, sha256, key, depth });
+
+    if (!candidate) return;
+    if (tooLarge) {
+      this.problems.push({
+        code: 'attachment-too-large',
+        message: `"${filename}" (${contentType}) has ${size} bytes, above the ${this.options.maxCandidateBytes}-byte recognition limit: stored, not recognised`,
+        attachment: index,
+      });
+      return;
+    }
+    const bytes = Buffer.concat(buffered, bufferedLength);
+    buffered = [];
+    // One recognition at a time, in attachment order (deterministic records), overlapping
+    // with the streaming of the next part.
+    const previous = this.recognising;
+    await previous;
+    this.recognising = this.recognise(bytes, filename, contentType, index);
+  }
+
+  private async recognise(bytes: Buffer, filename: string, contentType: string, index: number): Promise<void> {
+    let result: RecognitionResult;
+    try {
+      result = await this.options.recogniser({ bytes, filename, contentType });
+    } catch (error) {
+      // recogniseAttachment never throws by contract; a replacement might.
+      result = { invoices: [], problems: [{ code: 'recognition-failed', message: `"${filename}": ${describeError(error)}` }] };
+    }
+    for (const invoice of result.invoices) this.invoices.push({ ...invoice, attachmentIndex: index });
+    for (const p of result.problems) this.problems.push({ code: p.code, message: p.message, attachment: index });
+  }
+}
+
+/**
+ * Parse `source` to its end. `options.recognise: false` keeps the attachment walk (store,
+ * hash, list) without recognition, for quarantined mail and for a message whose previous
+ * attempts never finished.
+ */
+export async function parseInboundMessage(source: Readable, sink: AttachmentSink, options: Partial<ParseOptions> = {}): Promise<ParsedMessage> {
+  const opts: ParseOptions = { ...DEFAULT_PARSE_OPTIONS, ...options };
+  const run = new MessageWalk(sink, opts);
+  let bytes = 0;
+  source.on('data', (chunk: Buffer | string) => {
+    bytes += chunk.length;
+  });
+  let headers: Headers | undefined;
+  try {
+    headers = await run.walk(source, 0);
+    await run.finish();
+  } catch (error) {
+    source.destroy();
+    throw error;
+  }
+  const problems = [...run.problems];
+  if (bytes === 0) problems.unshift({ code: 'message-empty', message: 'the message has no bytes' });
+  return {
+    messageId: headers ? headerString(headers, 'message-id') : null,
+    subject: headers ? headerString(headers, 'subject') : null,
+    from: headers ? firstAddress(headers) : null,
+    // Attachments finish out of order when a forwarded message's parts complete inside it.
+    attachments: [...run.attachments].sort((a, b) => a.index - b.index),
+    invoices: run.invoices,
+    problems,
+    bytes,
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Pull side of the sync: read each provider's own suppression list and bring into the store
+ * what it lacks (entries made in a provider's dashboard, or while a webhook was down).
+ *
+ * Both readers page, save a checkpoint after every page (a failed or timed-out run resumes
+ * there) and go through the provider's pace, a share of the account limit set apart from the
+ * push drains' share so the two never add up past the limit.
+ * - SES: ListSuppressedDestinations with NextToken; a pass that finishes remembers when it
+ *   started, and the next pass asks only for entries updated since then (StartDate, minus an
+ *   overlap for clock skew). A rejected NextToken restarts the pass.
+ * - Mailtrap: GET /api/suppressions with the `last_id` cursor (up to 1000 per page, in
+ *   creation order); the cursor is kept when a pass catches up, so later runs read only
+ *   records created since. A rejected cursor (400) starts over from the beginning.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MailtrapSuppressionApi, SesSuppressionApi } from '../ports/provider-suppressions.ts';
+import { ProviderCallError } from '../ports/provider-suppressions.ts';
+import type { SuppressionStore } from '../ports/suppression-store.ts';
+import type { SyncStateStore } from '../ports/sync-state.ts';
+import type { PolicyConfig } from '../domain/suppression-policy.ts';
+import { decideReconcile, fromMailtrapRecord, fromSesEntry, type ProviderEntry } from '../domain/reconcile.ts';
+import { addressRef, logger, metrics } from '../observability.ts';
+import { mapLimit, RunBudgetExhaustedError, type Clock, type PacedCalls } from './sync-drain.ts';
+
+export interface ReconcileDeps {
+  store: SuppressionStore;
+  sync: SyncStateStore;
+  clock: Clock;
+  policy?: PolicyConfig | undefined;
+}
+
+export interface ReconcileReport {
+  provider: 'ses' | 'mailtrap';
+  pages: number;
+  seen: number;
+  imported: number;
+  passCompleted: boolean;
+}
+
+interface SesCheckpoint {
+  passStartedAt?: string | undefined;
+  nextToken?: string | undefined;
+  /** Entries updated before this were read by an earlier, completed pass. */
+  since?: string | undefined;
+  completedAt?: string | undefined;
+}
+
+interface MailtrapCheckpoint {
+  lastId?: string | undefined;
+  caughtUpAt?: string | undefined;
+}
+
+/** Clock skew allowance between SES's LastUpdateTime and ours. */
+const SINCE_OVERLAP_MS = 5 * 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function importEntries(entries: Array<ProviderEntry | undefined>, deps: ReconcileDeps): Promise<number> {
+  let imported = 0;
+  await mapLimit(
+    entries.filter((e): e is ProviderEntry => e !== undefined),
+    8,
+    async (entry) => {
+      const decision = await deps.store.update(entry.email, (current) => decideReconcile(current, entry, deps.policy));
+      if (decision.outcome === 'suppressed') {
+        imported++;
+        logger.info('reconciled entry imported', { provider: entry.provider, reason: entry.reason, address: addressRef(entry.email) });
+      }
+    },
+  );
+  return imported;
+}
+
+export async function reconcileSes(api: SesSuppressionApi, deps: ReconcileDeps, calls: PacedCalls, pageSize = 1000): Promise<ReconcileReport> {
+  const report: ReconcileReport = { provider: 'ses', pages: 0, seen: 0, imported: 0, passCompleted: false };
+  let cp = (await deps.sync.getControl<SesCheckpoint>('reconcile#ses')) ?? {};
+  if (!cp.passStartedAt) cp = { since: cp.since, passStartedAt: iso(deps.clock.now()) };
+  try {
+    for (;;) {
+      let page;
+      try {
+        page = await calls.call(() => api.list({ nextToken: cp.nextToken, since: cp.since ? new Date(cp.since) : undefined, pageSize }));
+      } catch (error) {
+        if (error instanceof ProviderCallError && !error.opts.retryable && cp.nextToken) {
+          logger.warn('SES rejected the saved NextToken: restarting the pass', { error: error.message });
+          cp = { since: cp.since, passStartedAt: iso(deps.clock.now()) };
+          continue;
+        }
+        throw error;
+      }
+      report.pages++;
+      report.seen += page.entries.length;
+      report.imported += await importEntries(page.entries.map(fromSesEntry), deps);
+      if (page.nextToken) {
+        cp = { ...cp, nextToken: page.nextToken };
+        await deps.sync.putControl('reconcile#ses', cp);
+        continue;
+      }
+      const started = Date.parse(cp.passStartedAt ?? iso(deps.clock.now()));
+      cp = { since: iso(started - SINCE_OVERLAP_MS), completedAt: iso(deps.clock.now()) };
+      await deps.sync.putControl('reconcile#ses', cp);
+      report.passCompleted = true;
+      break;
+    }
+  } catch (error) {
+    if (!(error instanceof RunBudgetExhaustedError)) throw error;
+    await deps.sync.putControl('reconcile#ses', cp);
+  } finally {
+    metrics.addMetric('SesReconcileImported', MetricUnit.Count, report.imported);
+  }
+  return report;
+}
+
+export const MAILTRAP_PAGE_SIZE = 1000;
+
+export async function reconcileMailtrap(api: MailtrapSuppressionApi, deps: ReconcileDeps, calls: PacedCalls): Promise<ReconcileReport> {
+  const report: ReconcileReport = { provider: 'mailtrap', pages: 0, seen: 0, imported: 0, passCompleted: false };
+  let cp = (await deps.sync.getControl<MailtrapCheckpoint>('reconcile#mailtrap')) ?? {};
+  try {
+    for (;;) {
+      let records;
+      try {
+        records = await calls.call(() => api.page(cp.lastId));
+      } catch (error) {
+        if (error instanceof ProviderCallError && error.opts.status === 400 && cp.lastId) {
+          logger.warn('Mailtrap rejected the saved cursor: reading from the start', { error: error.message });
+          cp = {};
+          continue;
+        }
+        throw error;
+      }
+      report.pages++;
+      report.seen += records.length;
+      report.imported += await importEntries(records.map(fromMailtrapRecord), deps);
+      const last = records.at(-1);
+      if (last) cp = { ...cp, lastId: last.id };
+      if (records.length < MAILTRAP_PAGE_SIZE) {
+        cp = { ...cp, caughtUpAt: iso(deps.clock.now()) };
+        await deps.sync.putControl('reconcile#mailtrap', cp);
+        report.passCompleted = true;
+        break;
+      }
+      await deps.sync.putControl('reconcile#mailtrap', cp);
+    }
+  } catch (error) {
+    if (!(error instanceof RunBudgetExhaustedError)) throw error;
+  } finally {
+    metrics.addMetric('MailtrapReconcileImported', MetricUnit.Count, report.imported);
+  }
+  return report;
+}

@@ -1,0 +1,105 @@
+/**
+ * Reading SES and Mailtrap suppression exports for `mailbridge suppressions import`, and the
+ * export format.
+ */
+import { describe, expect, it } from 'vitest';
+import { detectFormat, exportLines, importKey, parseImport } from '../../shared/domain/suppression-import.ts';
+import { applyManualSuppression } from '../../shared/domain/suppression-policy.ts';
+
+describe('SES CSV (address,REASON)', () => {
+  it('accepts valid rows and reports duplicate and invalid ones by line number', () => {
+    // Prepare: SES's own example has a space after the comma; blank lines are not rows.
+    const text = ['Recipient1@Example.com,BOUNCE', 'recipient2@example.com, COMPLAINT', '', 'bad-address,BOUNCE', 'recipient1@example.com,BOUNCE', 'r3@example.com,UNSUBSCRIBE', 'r4@example.com,BOUNCE,extra'].join('\r\n');
+    // Act
+    const parsed = parseImport(text);
+    // Assess
+    expect(parsed.format).toBe('ses-csv');
+    expect(parsed.accepted).toEqual([
+      { line: 1, email: 'Recipient1@Example.com', reason: 'bounce' },
+      { line: 2, email: 'recipient2@example.com', reason: 'complaint' },
+    ]);
+    expect(parsed.duplicates).toEqual([{ line: 5, email: 'recipient1@example.com', firstLine: 1, reason: 'same address and scope as line 1' }]);
+    expect(parsed.invalid).toEqual([
+      { line: 4, reason: 'not an email address' },
+      { line: 6, reason: 'reason must be BOUNCE or COMPLAINT' },
+      { line: 7, reason: 'expected 2 columns (address,REASON), found 3' },
+    ]);
+  });
+
+  it('skips a header row naming the columns', () => {
+    const parsed = parseImport('email,reason\na@b.org,BOUNCE\n');
+    expect(parsed.accepted).toEqual([{ line: 2, email: 'a@b.org', reason: 'bounce' }]);
+    expect(parsed.invalid).toEqual([]);
+  });
+});
+
+describe('SES NDJSON', () => {
+  it('reads import lines and API-shaped dumps, with their time', () => {
+    const text = [
+      '{"emailAddress": "a@b.org", "reason": "BOUNCE"}',
+      '{"EmailAddress": "C@d.org", "Reason": "COMPLAINT", "LastUpdateTime": "2024-10-11T18:00:00Z"}',
+      '{"emailAddress": "a@b.org"',
+      '["x"]',
+    ].join('\n');
+    const parsed = parseImport(text);
+    expect(parsed.format).toBe('ses-ndjson');
+    expect(parsed.accepted).toEqual([
+      { line: 1, email: 'a@b.org', reason: 'bounce', at: undefined },
+      { line: 2, email: 'C@d.org', reason: 'complaint', at: '2024-10-11T18:00:00.000Z' },
+    ]);
+    expect(parsed.invalid).toEqual([
+      { line: 3, reason: 'not valid JSON' },
+      { line: 4, reason: 'not a JSON object' },
+    ]);
+  });
+});
+
+describe('Mailtrap CSV export', () => {
+  it('finds columns by name and maps types to our reasons and scopes', () => {
+    const text = [
+      'ID,Email,Type,Sending Stream,Domain Name,Created At',
+      '1,u1@x.org,hard bounce,transactional,Sender.example,2024-10-11T18:00:00Z',
+      '2,u2@x.org,unsubscription,bulk,sender.example,2024-10-11T18:00:00Z',
+      '3,u3@x.org,manual import,transactional,,2024-10-11T18:00:00Z',
+      '4,u4@x.org,spam complaint,transactional,sender.example,not a date',
+      '5,u5@x.org,soft bounce,transactional,sender.example,2024-10-11T18:00:00Z',
+      '6,u2@x.org,unsubscription,bulk,sender.example,2024-10-11T19:00:00Z',
+    ].join('\n');
+    const parsed = parseImport(text);
+    expect(parsed.format).toBe('mailtrap-csv');
+    expect(parsed.accepted).toEqual([
+      { line: 2, email: 'u1@x.org', reason: 'bounce', scope: undefined, at: '2024-10-11T18:00:00.000Z' },
+      { line: 3, email: 'u2@x.org', reason: 'unsubscribe', scope: { domain: 'sender.example', stream: 'bulk' }, at: '2024-10-11T18:00:00.000Z' },
+      { line: 4, email: 'u3@x.org', reason: 'manual', scope: undefined, at: '2024-10-11T18:00:00.000Z' },
+      { line: 5, email: 'u4@x.org', reason: 'complaint', scope: undefined, at: undefined },
+    ]);
+    expect(parsed.invalid).toEqual([{ line: 6, reason: 'unknown Mailtrap type "soft bounce"' }]);
+    expect(parsed.duplicates.map((d) => d.line)).toEqual([7]);
+  });
+
+  it('is told apart from SES formats by its header', () => {
+    expect(detectFormat('email,type,sending_stream\n')).toBe('mailtrap-csv');
+    expect(detectFormat('\uFEFFa@b.org,BOUNCE\n')).toBe('ses-csv');
+    expect(detectFormat('\n{"emailAddress":"a@b.org"}')).toBe('ses-ndjson');
+  });
+});
+
+describe('import keys and export', () => {
+  it('gives the same row the same key whatever its spelling, so a second import is a duplicate', () => {
+    expect(importKey({ email: 'A@B.org', reason: 'bounce' })).toBe(importKey({ email: 'a@b.org', reason: 'bounce' }));
+    expect(importKey({ email: 'a@b.org', reason: 'unsubscribe', scope: { domain: 'x.org' } })).toBe('import:a@b.org:unsubscribe:domain:x.org');
+  });
+
+  it('writes one line per suppressed scope, quoting CSV fields when needed', () => {
+    const state = applyManualSuppression(undefined, { email: '"Odd,Name"@b.org', reason: 'bounce', at: '2024-10-11T18:00:00.000Z', key: 'k', source: 'import' }).next!;
+    expect(exportLines(state, 'csv')).toEqual(['"""odd,name""@b.org","""Odd,Name""@b.org",bounce,global,import,2024-10-11T18:00:00.000Z']);
+    expect(JSON.parse(exportLines(state, 'ndjson')[0] ?? '{}')).toEqual({
+      email: '"odd,name"@b.org',
+      spelling: '"Odd,Name"@b.org',
+      reason: 'bounce',
+      scope: 'global',
+      source: 'import',
+      since: '2024-10-11T18:00:00.000Z',
+    });
+  });
+});
