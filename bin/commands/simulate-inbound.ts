@@ -7,11 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DiscardingAttachmentSink } from '../../shared/adapters/discarding-attachment-sink.ts';
 import { parseInboundMessage } from '../../shared/services/parse-inbound-message.ts';
-import { TargetError } from '../target.ts';
+import { TargetError, type Target } from '../target.ts';
 import { flagString, print, UsageError, type CommandContext } from './context.ts';
 
 const STATUSES = ['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'];
@@ -73,6 +74,65 @@ export function sesLikeMessageId(): string {
   return `sim${randomBytes(16).toString('hex')}`;
 }
 
+export interface InboundDelivery {
+  /** The raw message: a file path, or its bytes. */
+  message: string | Uint8Array;
+  /** SES message id; a new one unless given (the same id = the same S3 object again). */
+  messageId?: string;
+  verdicts?: Partial<Record<VerdictName, string>>;
+  dmarcPolicy?: string;
+  /** False: publish the notification again for an object already stored (SNS/SQS redelivery). */
+  upload?: boolean;
+}
+
+export interface InboundDelivered {
+  via: 'sns';
+  topic: string;
+  snsMessageId: string | undefined;
+  messageId: string;
+  bucket: string;
+  key: string;
+  verdicts: Record<string, string>;
+}
+
+const messageStream = (message: string | Uint8Array): Readable => (typeof message === 'string' ? createReadStream(message) : Readable.from([Buffer.from(message)]));
+
+/**
+ * What an SES receipt rule with an S3 action does: the raw message into the inbound bucket
+ * under inbound/<messageId>, then the Received notification on the inbound mail topic.
+ * Exported for tests, which deliver mail the way SES does without a CLI process.
+ */
+export async function deliverInbound(target: Pick<Target, 'info' | 's3' | 'sns'>, delivery: InboundDelivery): Promise<InboundDelivered> {
+  const bucket = target.info.buckets.InboundBucket?.name;
+  const topic = target.info.topics.InboundMailTopic;
+  if (!bucket || !topic) throw new TargetError('the inbound bucket/topic is not part of this stack');
+  const messageId = delivery.messageId ?? sesLikeMessageId();
+  const verdicts = delivery.verdicts ?? {};
+  const { dmarcPolicy } = delivery;
+
+  const key = `inbound/${messageId}`;
+  if (delivery.upload !== false) {
+    // lib-storage: a message may be 40 MB, and fauxqs refuses single PUTs over 11 MiB.
+    await new Upload({ client: target.s3, params: { Bucket: bucket, Key: key, Body: messageStream(delivery.message), ContentType: 'message/rfc822' } }).done();
+  }
+  // SES's commonHeaders come from the message; read them the way the function will.
+  const headers = await parseInboundMessage(messageStream(delivery.message), new DiscardingAttachmentSink(), { recognise: false });
+  const notification = receivedNotification({
+    messageId,
+    bucket,
+    key,
+    topicArn: topic.arn,
+    from: headers.from,
+    subject: headers.subject,
+    headerMessageId: headers.messageId,
+    verdicts,
+    ...(dmarcPolicy ? { dmarcPolicy } : {}),
+  });
+  const out = await target.sns.send(new PublishCommand({ TopicArn: topic.arn, Message: JSON.stringify(notification) }));
+  const applied = { ...Object.fromEntries(VERDICTS.map((n) => [n, verdicts[n] ?? 'PASS'])), ...(dmarcPolicy ? { dmarcPolicy } : {}) };
+  return { via: 'sns', topic: topic.name, snsMessageId: out.MessageId, messageId, bucket, key, verdicts: applied };
+}
+
 export async function inbound(ctx: CommandContext): Promise<number> {
   const [file] = ctx.args;
   if (!file) throw new UsageError('simulate inbound needs an .eml file');
@@ -89,29 +149,6 @@ export async function inbound(ctx: CommandContext): Promise<number> {
   const messageId = flagString(ctx, 'message-id') ?? sesLikeMessageId();
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(messageId)) throw new UsageError('--message-id may hold letters, digits, ".", "_" and "-" only');
 
-  const target = await ctx.target();
-  const bucket = target.info.buckets.InboundBucket?.name;
-  const topic = target.info.topics.InboundMailTopic;
-  if (!bucket || !topic) throw new TargetError('the inbound bucket/topic is not part of this stack');
-
-  const key = `inbound/${messageId}`;
-  // lib-storage: a message may be 40 MB, and fauxqs refuses single PUTs over 11 MiB.
-  await new Upload({ client: target.s3, params: { Bucket: bucket, Key: key, Body: createReadStream(file), ContentType: 'message/rfc822' } }).done();
-  // SES's commonHeaders come from the message; read them the way the function will.
-  const headers = await parseInboundMessage(createReadStream(file), new DiscardingAttachmentSink(), { recognise: false });
-  const notification = receivedNotification({
-    messageId,
-    bucket,
-    key,
-    topicArn: topic.arn,
-    from: headers.from,
-    subject: headers.subject,
-    headerMessageId: headers.messageId,
-    verdicts,
-    ...(dmarcPolicy ? { dmarcPolicy } : {}),
-  });
-  const out = await target.sns.send(new PublishCommand({ TopicArn: topic.arn, Message: JSON.stringify(notification) }));
-  const applied = { ...Object.fromEntries(VERDICTS.map((n) => [n, verdicts[n] ?? 'PASS'])), ...(dmarcPolicy ? { dmarcPolicy } : {}) };
-  print({ via: 'sns', topic: topic.name, snsMessageId: out.MessageId, messageId, bucket, key, verdicts: applied });
+  print(await deliverInbound(await ctx.target(), { message: file, messageId, verdicts, ...(dmarcPolicy ? { dmarcPolicy } : {}) }));
   return 0;
 }

@@ -79,6 +79,28 @@ describe('parse core: invoices', () => {
     expect(parsed.invoices).toMatchObject([{ invoiceNumber: EXPECTED.invoiceNumber, format: 'xrechnung-ubl', attachmentIndex: 2 }]);
   });
 
+  it.each([
+    // Forwarded as an attachment: stored as .eml, searched by our nested parser (depth 1).
+    ['attachment', [[1, 'XRechnung.eml', 'message/rfc822', 0], [2, 'xrechnung.xml', 'application/xml', 1]]],
+    // Forwarded inline: mailparser walks into it itself; its parts are the message's own.
+    ['inline', [[1, 'xrechnung.xml', 'application/xml', 0]]],
+  ] as const)('finds the invoice of a message forwarded with disposition %s, with the XML part\'s own size and sha256', async (disposition, expected) => {
+    // Prepare
+    const xml = await renderSampleInvoice('XRECHNUNG-UBL');
+    const original = buildMail({ subject: 'XRechnung', messageId: '<fwd-original@portal.example>', parts: [{ contentType: 'application/xml', filename: 'xrechnung.xml', body: xml }] });
+    const mail = buildMail({ subject: 'Fwd: XRechnung', parts: [{ ...forwardedPart(original, 'XRechnung.eml'), disposition }] });
+
+    // Act
+    const parsed = await parseInboundMessage(source(mail), new RecordingSink());
+
+    // Assess
+    expect(parsed.attachments.map((a) => [a.index, a.filename, a.contentType, a.depth])).toEqual(expected);
+    const xmlPart = parsed.attachments.at(-1);
+    expect(xmlPart).toMatchObject({ size: xml.length, sha256: sha256(xml) });
+    expect(parsed.invoices).toMatchObject([{ invoiceNumber: EXPECTED.invoiceNumber, format: 'xrechnung-ubl', attachmentIndex: xmlPart?.index }]);
+    expect(parsed.problems).toEqual([]);
+  });
+
   it('stops searching forwarded messages below the depth limit and says so', async () => {
     const twice = buildMail({ subject: 'Fwd: Fwd', parts: [forwardedPart(await forwardedInvoiceMail(), 'fwd.eml')] });
 
