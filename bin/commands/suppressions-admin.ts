@@ -13,13 +13,16 @@ import type { SuppressionScope } from '../../shared/domain/feedback-event.ts';
 import { isEmailAddress } from '../../shared/domain/email-address.ts';
 import { applyManualSuppression, applyRemoval, viewSuppression, type AddressState, type SuppressionReason } from '../../shared/domain/suppression-policy.ts';
 import {
+  defaultImportOrigin,
   EXPORT_CSV_HEADER,
   exportLines,
   IMPORT_FORMATS,
+  IMPORT_ORIGINS,
   importKey,
   parseImport,
   type ExportFormat,
   type ImportFormat,
+  type ImportOrigin,
 } from '../../shared/domain/suppression-import.ts';
 import { MAILTRAP_STREAMS, type MailtrapStream, type SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import { mapLimit } from '../../shared/services/sync-drain.ts';
@@ -143,14 +146,20 @@ export async function importList(ctx: CommandContext): Promise<number> {
   if (!file) throw new UsageError('suppressions import needs a file (SES CSV, SES NDJSON or Mailtrap CSV export)');
   const format = flagString(ctx, 'format') as ImportFormat | undefined;
   if (format && !IMPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(', ')}`);
+  const originFlag = flagString(ctx, 'origin');
+  if (originFlag && originFlag !== 'none' && !IMPORT_ORIGINS.includes(originFlag as ImportOrigin)) {
+    throw new UsageError(`--origin must be one of ${[...IMPORT_ORIGINS, 'none'].join(', ')}`);
+  }
   const parsed = parseImport(readFileSync(file, 'utf8'), format);
+  // The provider the file came from keeps its entries without a push back (see importKey).
+  const origin = originFlag === 'none' ? undefined : ((originFlag as ImportOrigin | undefined) ?? defaultImportOrigin(parsed.format));
   const { store } = await stores(ctx);
   const accepted: number[] = [];
   const duplicates: Array<{ line: number; reason: string }> = parsed.duplicates.map((d) => ({ line: d.line, reason: d.reason }));
   const now = new Date().toISOString();
   await mapLimit(parsed.accepted, 16, async (row) => {
     const decision = await store.update(row.email, (current) =>
-      applyManualSuppression(current, { email: row.email, reason: row.reason, scope: row.scope, at: row.at ?? now, source: 'import', key: importKey(row) }),
+      applyManualSuppression(current, { email: row.email, reason: row.reason, scope: row.scope, at: row.at ?? now, source: 'import', key: importKey(row, origin) }),
     );
     if (decision.outcome === 'suppressed') accepted.push(row.line);
     else duplicates.push({ line: row.line, reason: `already in the store (${decision.why})` });
@@ -160,6 +169,7 @@ export async function importList(ctx: CommandContext): Promise<number> {
   await print({
     file,
     format: parsed.format,
+    origin: origin ?? null,
     accepted: accepted.length,
     duplicate: duplicates.length,
     invalid: parsed.invalid.length,

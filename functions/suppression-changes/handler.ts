@@ -25,7 +25,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import { fromItem } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { storesFromEnv, syncConfigFromEnv } from '../../shared/adapters/sync-deps.ts';
 import type { AddressState } from '../../shared/domain/suppression-policy.ts';
-import { changeFor, PROVIDERS, type SyncConfig } from '../../shared/domain/suppression-sync.ts';
+import { changeFor, newlySkipped, PROVIDERS, type SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import { addressRef, logger, metrics } from '../../shared/observability.ts';
 
@@ -50,6 +50,9 @@ export async function handleSuppressionChange(record: DynamoDBRecord, deps: Supp
   }
   let queued = 0;
   for (const provider of PROVIDERS) {
+    const skipped = newlySkipped(provider, before, after, deps.config);
+    // Reasons name scopes and configuration, never the address itself.
+    if (skipped.length > 0) logger.info('not pushed to provider', { provider, reasons: skipped, address: addressRef(email) });
     const change = changeFor(provider, before, after, deps.config);
     if (!change.notify) continue;
     const spellings = [...new Set([...(after?.spellings ?? []), ...(before?.spellings ?? [])])];

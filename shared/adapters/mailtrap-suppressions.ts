@@ -25,7 +25,7 @@ function retryAfterMs(value: string | null): number | undefined {
 }
 
 export class MailtrapSuppressions implements MailtrapSuppressionApi {
-  private domainIds?: Map<string, number>;
+  private domainIds?: Promise<Map<string, number>> | undefined;
   private readonly fetch: typeof fetch;
 
   constructor(private readonly config: MailtrapApiConfig) {
@@ -63,11 +63,18 @@ export class MailtrapSuppressions implements MailtrapSuppressionApi {
   }
 
   async domains(): Promise<Map<string, number>> {
-    if (this.domainIds) return this.domainIds;
+    // The look-up in flight is shared: concurrent addresses of a cold start make one request, not one each.
+    this.domainIds ??= this.fetchDomains().catch((error: unknown) => {
+      this.domainIds = undefined;
+      throw error;
+    });
+    return this.domainIds;
+  }
+
+  private async fetchDomains(): Promise<Map<string, number>> {
     const { json } = await this.request('GET', '/api/domains');
     const list = (Array.isArray(json) ? json : ((json as { data?: unknown[] } | undefined)?.data ?? [])) as Array<{ id?: unknown; domain_name?: unknown }>;
-    this.domainIds = new Map(list.filter((d) => typeof d.id === 'number' && typeof d.domain_name === 'string').map((d) => [String(d.domain_name).toLowerCase(), d.id as number]));
-    return this.domainIds;
+    return new Map(list.filter((d) => typeof d.id === 'number' && typeof d.domain_name === 'string').map((d) => [String(d.domain_name).toLowerCase(), d.id as number]));
   }
 
   async create(input: { email: string; domainId: number; stream: string; type: string }): Promise<void> {

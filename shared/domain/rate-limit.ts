@@ -51,6 +51,16 @@ export class Pacer {
     return slot;
   }
 
+  /**
+   * Reserve a slot only if it is no later than `deadline`; otherwise reserve nothing, so a run
+   * that ends does not push the next run's first slot one interval further out (with an
+   * interval longer than the schedule's period that would starve the drain for good).
+   */
+  reserveBy(now: number, deadline: number): number | undefined {
+    const slot = Math.max(now, this.tat - this.tolerance);
+    return slot > deadline ? undefined : this.reserve(now);
+  }
+
   /** Nothing may be sent before `until` (a 429's Retry-After applies to the whole account). */
   pauseUntil(until: number): void {
     this.tat = Math.max(this.tat, until + this.tolerance);
@@ -72,4 +82,48 @@ export function scheduleOf(n: number, rate: RateSpec, start = 0): { first: numbe
   const interval = intervalMs(rate);
   const last = start + (n - 1) * interval;
   return { first: start, last, durationMs: last - start };
+}
+
+export interface RunSchedule {
+  /** Scheduled runs that made at least one call. */
+  runs: number;
+  /** When the last call goes, from the first run's start. */
+  lastCallMs: number;
+  /** Most calls one run makes. */
+  callsPerRun: number;
+}
+
+/**
+ * When `n` calls go out through a scheduled drain, as the drains make them: a run starts every
+ * `everyMs`, works until `budgetMs` after its start, reserves each call's slot from a Pacer
+ * that continues from the previous run's persisted next free slot, and ends at the first slot
+ * past its deadline (as sync-drain.ts `PacedCalls` does, with `reserveBy`). Calls themselves
+ * are taken to cost no time, so this is the pace's bound, not a prediction of I/O.
+ */
+export function scheduleRuns(n: number, rate: RateSpec, opts: { everyMs: number; budgetMs: number; startAt?: number }): RunSchedule {
+  const out: RunSchedule = { runs: 0, lastCallMs: 0, callsPerRun: 0 };
+  if (n <= 0) return out;
+  const start = opts.startAt ?? 0;
+  if (!(opts.everyMs > 0) || !(opts.budgetMs >= 0)) throw new RateSpecError('runs need a positive period and a budget of zero or more');
+  let persisted = start;
+  let done = 0;
+  for (let run = 0; done < n; run++) {
+    const runStart = start + run * opts.everyMs;
+    const deadline = runStart + opts.budgetMs;
+    const pacer = new Pacer(rate, { startAt: persisted });
+    let now = runStart;
+    let inRun = 0;
+    while (done < n) {
+      const slot = pacer.reserveBy(now, deadline);
+      if (slot === undefined) break;
+      now = slot;
+      inRun++;
+      done++;
+      out.lastCallMs = slot - start;
+    }
+    persisted = pacer.nextFreeAt();
+    if (inRun > 0) out.runs++;
+    out.callsPerRun = Math.max(out.callsPerRun, inRun);
+  }
+  return out;
 }

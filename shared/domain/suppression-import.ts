@@ -206,9 +206,25 @@ export function parseImport(text: string, format: ImportFormat = detectFormat(te
   return out;
 }
 
+/**
+ * Which provider a file's entries already sit in, so the sync does not push them back there
+ * (suppression-sync.ts `originOf` reads it from the key). A Mailtrap CSV is Mailtrap's own
+ * export: by default its entries are Mailtrap's. SES's CSV is its *import* format, which any
+ * list can be written in, so by default its rows are pushed to SES too (through one
+ * CreateImportJob, cheap) rather than risk SES never getting them; `--origin ses` says
+ * otherwise. Wrongly claiming an origin would leave that provider without the entry, so the
+ * default only claims it where the format proves it.
+ */
+export type ImportOrigin = 'ses' | 'mailtrap';
+export const IMPORT_ORIGINS: readonly ImportOrigin[] = ['ses', 'mailtrap'];
+
+export function defaultImportOrigin(format: ImportFormat): ImportOrigin | undefined {
+  return format === 'mailtrap-csv' ? 'mailtrap' : undefined;
+}
+
 /** The idempotency key of an imported row: importing the same file twice changes nothing. */
-export function importKey(row: Pick<ImportRow, 'email' | 'reason' | 'scope'>): string {
-  return `import:${normaliseEmail(row.email)}:${row.reason}:${scopeKey(row.scope)}`;
+export function importKey(row: Pick<ImportRow, 'email' | 'reason' | 'scope'>, origin?: ImportOrigin): string {
+  return `import:${origin ? `${origin}:` : ''}${normaliseEmail(row.email)}:${row.reason}:${scopeKey(row.scope)}`;
 }
 
 export type ExportFormat = 'csv' | 'ndjson';

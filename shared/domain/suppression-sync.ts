@@ -11,8 +11,8 @@
  *   Mailtrap suppressions are per sending domain and stream, so "suppressed everywhere" is one
  *   record per configured pair.
  *
- * Echo rule: a target whose entry was learned from the same provider (directly, or by
- * reconciliation from it) is marked `origin`: the provider already holds it, so nothing is
+ * Echo rule: a target whose entry was learned from the same provider (directly, by
+ * reconciliation from it, or from its export file) is marked `origin`: the provider already holds it, so nothing is
  * pushed, and the drain only records it as applied (so a later removal deletes it there).
  * For Mailtrap this is deliberately coarse: a Mailtrap bounce arrives from one domain/stream,
  * but the store keeps it global without that pair, and re-POSTing it to every other pair would
@@ -66,11 +66,15 @@ export const MAILTRAP_TYPE: Record<SuppressionReason, MailtrapType> = {
 /** When two entries map to one target, the stronger reason names it. */
 const STRENGTH: Record<SuppressionReason, number> = { complaint: 4, bounce: 3, manual: 2, unsubscribe: 1 };
 
-/** Which provider an entry came from: directly, or through reconciliation (`reconcile:<provider>:...` keys). */
+/**
+ * Which provider an entry came from: directly, through reconciliation (`reconcile:<provider>:...`
+ * keys), or from a file exported by that provider (`import:<provider>:...` keys,
+ * suppression-import.ts `importKey`).
+ */
 export function originOf(entry: Pick<ScopeEntry, 'source' | 'eventKey'>): Provider | null {
   if (entry.source === 'ses' || entry.source === 'mailtrap') return entry.source;
-  if (entry.source === 'reconcile') {
-    const m = /^reconcile:(ses|mailtrap):/.exec(entry.eventKey);
+  if (entry.source === 'reconcile' || entry.source === 'import') {
+    const m = /^(?:reconcile|import):(ses|mailtrap):/.exec(entry.eventKey);
     return m ? (m[1] as Provider) : null;
   }
   return null;
@@ -179,6 +183,16 @@ export function changeFor(
   // nothing to call, so nothing to queue.
   const pushable = (d: DesiredState) => canonical({ targets: d.targets.filter((t) => !t.origin), skipped: [] });
   return { notify: pushable(old) !== pushable(next), purge: false };
+}
+
+/**
+ * Entries a change gives the address that this provider cannot hold (an unsubscribe with no
+ * SES contact list, a scope SES cannot express, an unconfigured Mailtrap domain), with why:
+ * they queue nothing, so the stream handler logs them and sync-status shows them.
+ */
+export function newlySkipped(provider: Provider, before: AddressState | undefined, after: AddressState | undefined, config: SyncConfig): string[] {
+  const old = new Set(desiredFor(provider, before, config).skipped);
+  return desiredFor(provider, after, config).skipped.filter((s) => !old.has(s));
 }
 
 export type SyncOp =

@@ -61,8 +61,8 @@ export class PacedCalls {
 
   async call<T>(run: () => Promise<T>): Promise<T> {
     const now = this.clock.now();
-    const slot = this.pacer.reserve(now);
-    if (slot > this.deadline) throw new RunBudgetExhaustedError('no slot left in this run');
+    const slot = this.pacer.reserveBy(now, this.deadline);
+    if (slot === undefined) throw new RunBudgetExhaustedError('no slot left in this run');
     if (slot > now) await this.clock.sleep(slot - now);
     this.calls++;
     try {
@@ -161,6 +161,9 @@ export async function drainOutbox(deps: DrainDeps, calls: PacedCalls, deadline: 
     const now = () => iso(clock.now());
     try {
       await deps.execute({ item, state, plan, applied, skipped, calls });
+      // What the provider turned out unable to hold (e.g. a domain missing from the Mailtrap account).
+      const found = skipped.slice(plan.skipped.length);
+      if (found.length > 0) logger.warn('not pushed to provider', { provider, reasons: found, address: addressRef(item.email) });
       const outcome = await sync.complete(item, { applied, skipped, now: now() });
       report[outcome === 'synced' ? 'synced' : 'superseded']++;
       logger.debug('address synced', { provider, address: addressRef(item.email), outcome, ops: plan.ops.length });

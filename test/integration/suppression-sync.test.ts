@@ -358,6 +358,45 @@ describe('suppressions CLI', () => {
     expect(lines).toContainEqual(expect.objectContaining({ email: a.toLowerCase(), spelling: a, reason: 'bounce', scope: 'global', source: 'import' }));
   });
 
+  it('imports a Mailtrap CSV export without pushing it back to Mailtrap, and exports CSV', async () => {
+    // Prepare: Mailtrap's export (header, one record per line), one bad row.
+    const dir = mkdtempSync(join(tmpdir(), 'mailbridge-import-'));
+    const bounce = uniqueEmail('MtCsv-Bounce');
+    const unsub = uniqueEmail('MtCsv-Unsub');
+    const file = join(dir, 'mailtrap.csv');
+    writeFileSync(
+      file,
+      [
+        'email,type,sending_stream,domain_name,created_at',
+        `${bounce},hard bounce,transactional,examplesender.com,2024-10-11T18:00:00Z`,
+        `${unsub},unsubscription,transactional,news.examplesender.com,2024-10-11T18:00:00Z`,
+        'not-an-address,hard bounce,transactional,examplesender.com,',
+      ].join('\n'),
+    );
+    // Act
+    const imported = cli(['suppressions', 'import', file]);
+    await queued(bounce, 'ses');
+    await queued(unsub, 'ses');
+    await drainUntil(async () => {
+      const contact = (await sesState()).contactLists.flatMap((l) => l.contacts).find((x) => x.EmailAddress === unsub);
+      return (await sesFor(bounce)).length === 1 && contact?.UnsubscribeAll === true;
+    }, 'import pushed to SES', ['ses-sync']);
+    await runScheduled('mailtrap-sync');
+    // Assess: reported by line; SES got both, Mailtrap (where they came from) nothing.
+    expect(imported.code).toBe(1);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ format: 'mailtrap-csv', origin: 'mailtrap', accepted: 2, invalid: 1, invalidRows: [{ line: 4, reason: 'not an email address' }] });
+    expect(await mailtrapFor(bounce)).toEqual([]);
+    expect(await mailtrapFor(unsub)).toEqual([]);
+    expect((await sync.forAddress(bounce)).map((i) => [i.provider, i.status])).toEqual([['ses', 'synced']]);
+    const status = JSON.parse(cli(['suppressions', 'sync-status', bounce]).stdout);
+    expect(status.providers.mailtrap).toMatchObject({ status: 'not-needed', note: 'learned from this provider: not pushed back' });
+    const csv = join(dir, 'export.csv');
+    expect(cli(['suppressions', 'export', '--output', csv]).code).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('email,spelling,reason,scope,source,since');
+    expect(lines).toContain(`${unsub.toLowerCase()},${unsub},unsubscribe,domain:news.examplesender.com/transactional,import,2024-10-11T18:00:00.000Z`);
+  });
+
   it('adds and removes by hand and lists the address', async () => {
     const email = uniqueEmail('Cli-Add');
     const added = cli(['suppressions', 'add', email, '--reason', 'unsubscribe', '--domain', 'examplesender.com']);

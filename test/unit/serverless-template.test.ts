@@ -117,6 +117,13 @@ describe('packaged CloudFormation template', () => {
     expect(buckets.length).toBeGreaterThan(0);
   });
 
+  it('authorises the suppression API with IAM, and leaves only the signed webhook open', () => {
+    const routes = Object.fromEntries(ofType('AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, r.Properties.AuthorizationType]));
+    for (const method of ['GET', 'PUT', 'DELETE']) expect(routes[`${method} /suppressions/{email}`], method).toBe('AWS_IAM');
+    // Mailtrap cannot sign with SigV4: the webhook checks its HMAC signature instead.
+    expect(Object.entries(routes).filter(([, auth]) => auth !== 'AWS_IAM').map(([key]) => key)).toEqual(['POST /webhooks/mailtrap']);
+  });
+
   it('produces small function bundles', () => {
     for (const zip of readdirSync(outDir).filter((f) => f.endsWith('.zip'))) {
       expect(statSync(join(outDir, zip)).size, zip).toBeLessThan(1_500_000);

@@ -3,7 +3,7 @@
  * export format.
  */
 import { describe, expect, it } from 'vitest';
-import { detectFormat, exportLines, importKey, parseImport } from '../../shared/domain/suppression-import.ts';
+import { defaultImportOrigin, detectFormat, exportLines, importKey, parseImport } from '../../shared/domain/suppression-import.ts';
 import { applyManualSuppression } from '../../shared/domain/suppression-policy.ts';
 
 describe('SES CSV (address,REASON)', () => {
@@ -88,6 +88,13 @@ describe('import keys and export', () => {
   it('gives the same row the same key whatever its spelling, so a second import is a duplicate', () => {
     expect(importKey({ email: 'A@B.org', reason: 'bounce' })).toBe(importKey({ email: 'a@b.org', reason: 'bounce' }));
     expect(importKey({ email: 'a@b.org', reason: 'unsubscribe', scope: { domain: 'x.org' } })).toBe('import:a@b.org:unsubscribe:domain:x.org');
+  });
+
+  it('names the provider a file came from in the key: Mailtrap for its export, nobody for SES formats', () => {
+    expect(defaultImportOrigin('mailtrap-csv')).toBe('mailtrap');
+    expect(defaultImportOrigin('ses-csv')).toBeUndefined();
+    expect(defaultImportOrigin('ses-ndjson')).toBeUndefined();
+    expect(importKey({ email: 'A@B.org', reason: 'bounce' }, 'mailtrap')).toBe('import:mailtrap:a@b.org:bounce:global');
   });
 
   it('writes one line per suppressed scope, quoting CSV fields when needed', () => {

@@ -3,11 +3,12 @@
  * (echo rules), which store changes queue work, the calls a drain plans, and reconciliation.
  */
 import { describe, expect, it } from 'vitest';
-import { parseRate, Pacer, scheduleOf } from '../../shared/domain/rate-limit.ts';
+import { parseRate, Pacer, scheduleOf, scheduleRuns } from '../../shared/domain/rate-limit.ts';
 import {
   backoffMs,
   changeFor,
   desiredFor,
+  newlySkipped,
   originOf,
   planSync,
   type SyncConfig,
@@ -71,6 +72,25 @@ describe('pacing', () => {
   it('computes the schedule of a backlog', () => {
     expect(scheduleOf(10_000, parseRate('9/60s'))).toEqual({ first: 0, last: 9999 * (60_000 / 9), durationMs: 9999 * (60_000 / 9) });
   });
+
+  it('does not reserve a slot past the deadline, so a run that ends costs the next run nothing', () => {
+    const pacer = new Pacer(parseRate('1/70s'));
+    expect(pacer.reserveBy(0, 50_000)).toBe(0);
+    expect(pacer.reserveBy(10_000, 50_000)).toBeUndefined();
+    expect(pacer.reserveBy(60_000, 110_000)).toBe(70_000);
+  });
+
+  it('computes the runs a scheduled drain needs: 8 Mailtrap calls per 50 s run of each minute', () => {
+    // Prepare: 9 / 60 s, a run every 60 s that works 50 s (the deployed mailtrap-sync).
+    const every = { everyMs: 60_000, budgetMs: 50_000 };
+    // Act
+    const twenty = scheduleRuns(20, parseRate('9/60s'), every);
+    // Assess: slots 0, 6.67 ... 46.67 s in each run; the third run makes the last 4 calls.
+    expect(twenty).toEqual({ runs: 3, lastCallMs: 140_000, callsPerRun: 8 });
+    expect(scheduleRuns(0, parseRate('9/60s'), every)).toEqual({ runs: 0, lastCallMs: 0, callsPerRun: 0 });
+    // A pace slower than the schedule still makes progress (one call every other run).
+    expect(scheduleRuns(3, parseRate('1/70s'), every)).toEqual({ runs: 3, lastCallMs: 140_000, callsPerRun: 1 });
+  });
 });
 
 describe('backoff', () => {
@@ -120,6 +140,26 @@ describe('what each provider should hold (echo rules)', () => {
     expect(originOf({ source: 'reconcile', eventKey: 'reconcile:mailtrap:abc' })).toBe('mailtrap');
     expect(originOf({ source: 'reconcile', eventKey: 'reconcile:ses:X@y:BOUNCE' })).toBe('ses');
     expect(originOf({ source: 'import', eventKey: 'import:x' })).toBeNull();
+  });
+
+  it('does not push an entry imported from a provider export back to that provider', () => {
+    // Prepare: a bounce from a Mailtrap CSV export, keyed as suppression-import.ts importKey does.
+    const state = applyManualSuppression(undefined, { email: 'X@y.org', reason: 'bounce', at: AT, source: 'import', key: 'import:mailtrap:x@y.org:bounce:global' }).next;
+    const plain = applyManualSuppression(undefined, { email: 'X@y.org', reason: 'bounce', at: AT, source: 'import', key: 'import:x@y.org:bounce:global' }).next;
+    // Act / Assess
+    expect(originOf({ source: 'import', eventKey: 'import:mailtrap:x@y.org:bounce:global' })).toBe('mailtrap');
+    expect(changeFor('mailtrap', undefined, state, CONFIG)).toEqual({ notify: false, purge: false });
+    expect(changeFor('ses', undefined, state, CONFIG)).toEqual({ notify: true, purge: false });
+    expect(changeFor('mailtrap', undefined, plain, CONFIG)).toEqual({ notify: true, purge: false });
+  });
+
+  it('names what a change adds that a provider cannot hold, once', () => {
+    const noList = { ...CONFIG, sesContactList: undefined };
+    const unsub = applyManualSuppression(undefined, { email: 'x@y.org', reason: 'unsubscribe', at: AT, key: 'u1' }).next;
+    const again = applyManualSuppression(unsub, { email: 'x@y.org', reason: 'bounce', at: AT, key: 'b1' }).next;
+    expect(newlySkipped('ses', undefined, unsub, noList)).toEqual(['unsubscribe (global): no SES contact list configured']);
+    expect(newlySkipped('ses', unsub, again, noList)).toEqual([]);
+    expect(newlySkipped('mailtrap', undefined, unsub, noList)).toEqual([]);
   });
 });
 
