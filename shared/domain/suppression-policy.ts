@@ -309,7 +309,7 @@ export function applyManualSuppression(
   };
   const result = addScope(base, entry);
   return result.added
-    ? { outcome: 'suppressed', next: result.state, added: [entry], why: `manual ${input.reason} (${scope})` }
+    ? { outcome: 'suppressed', next: result.state, added: [entry], why: `added by hand: ${input.reason} (${scope})` }
     : { outcome: 'recorded', next: base, added: [], why: `already suppressed (${scope})` };
 }
 
