@@ -26,6 +26,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { lambdaBuildOptions } from './lambda-bundle.ts';
 import { buildMail, type MimePart } from '../test/fixtures/inbound/mime.ts';
 import { buildMinimalPdf } from '../test/fixtures/invoices/minimal-pdf.ts';
 import { renderSampleInvoice } from '../test/fixtures/invoices/sample-e-invoice.ts';
@@ -120,18 +121,11 @@ try {
   // Split at the child's per-parser dynamic imports, so simpleParser's process carries no pdf.js.
   const bundle = join(work, 'child', 'inbound-parse-child.mjs');
   await build({
+    ...lambdaBuildOptions(),
     entryPoints: [join(root, 'bench', 'inbound-parse-child.ts')],
     outdir: join(work, 'child'),
     outExtension: { '.js': '.mjs' },
     splitting: true,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: 'error',
   });
 
   console.log(
@@ -177,7 +171,9 @@ try {
   }
   console.log(
     verdicts.length === 0
-      ? `goals met (mailbridge, JPEG-scan messages): peak RSS < ${GOAL_RSS_MB} MB at 40 MB, >= ${GOAL_MBPS} MB/s warm at every size`
+      ? SIZES.includes(40)
+        ? `goals met (mailbridge, JPEG-scan messages): peak RSS < ${GOAL_RSS_MB} MB at 40 MB, >= ${GOAL_MBPS} MB/s warm at every size`
+        : `throughput goal met (>= ${GOAL_MBPS} MB/s warm at every size); the memory goal is about 40 MB, which this run left out`
       : `goals missed: ${verdicts.join('; ')}`,
   );
 

@@ -14,6 +14,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
+import { lambdaBuildOptions } from './lambda-bundle.ts';
 import { signMailtrapBody } from '../shared/domain/webhook-signature.ts';
 import { PROJECT_ROOT, startLocalStack } from '../local/stack.ts';
 
@@ -81,17 +82,9 @@ await stack.stop();
 const outDir = mkdtempSync(join(tmpdir(), 'mailbridge-bench-bundle-'));
 const outfile = join(outDir, 'handler.mjs');
 await build({
+  ...lambdaBuildOptions(),
   entryPoints: [join(PROJECT_ROOT, 'functions', 'mailtrap-webhook', 'handler.ts')],
-  bundle: true,
-  minify: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  mainFields: ['module', 'main'],
   outfile,
-  alias: { '@aws-sdk/credential-provider-node': join(PROJECT_ROOT, 'shared', 'adapters', 'clients', 'lambda-credentials.ts') },
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'error',
 });
 const bundleBytes = statSync(outfile).size;
 // Init time: what a cold start pays to load the module (the handler builds its clients at import).
