@@ -23,16 +23,17 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
+  answerControl,
   CONTROL_PREFIX,
   Counter,
   FaultQueue,
-  faultListSchema,
   listen,
   parseJson,
   readBody,
   sendJson,
   SimulatorRequestError,
   sleep,
+  type ControlPlane,
   type Fault,
 } from './sim-support.ts';
 
@@ -424,62 +425,41 @@ export async function startMailtrapSimulator(opts: MailtrapSimulatorOptions): Pr
     return bearer === opts.token || apiToken === opts.token;
   }
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): Promise<void> {
-    const key = `${req.method} ${path}`;
-    try {
-      switch (key) {
-        case 'GET state':
-          sendJson(res, 200, {
-            calls: calls.toJSON(),
-            throttled: throttled.toJSON(),
-            faults: faults.snapshot(),
-            rateLimits: limits,
-            entries: entries(),
-            domains: domains.map((d) => ({ id: d.id, name: d.domain_name })),
-          });
-          return;
-        case 'POST faults':
-          faults.add(faultListSchema.parse(parseJson(body)));
-          sendJson(res, 200, { faults: faults.snapshot() });
-          return;
-        case 'DELETE faults':
-          faults.clear();
-          sendJson(res, 200, { faults: [] });
-          return;
-        case 'POST reset':
-          reset();
-          sendJson(res, 200, { ok: true });
-          return;
-        case 'POST rate-limits': {
-          const parsed = rateLimitsSchema.parse(parseJson(body));
-          const next: MailtrapRateLimits = {};
-          if (parsed.suppressions !== undefined) next.suppressions = parsed.suppressions;
-          if (parsed.general !== undefined) next.general = parsed.general;
-          if (parsed.retryAfterHeader !== undefined) next.retryAfterHeader = parsed.retryAfterHeader;
-          setRateLimits(next);
-          sendJson(res, 200, { rateLimits: limits });
-          return;
-        }
-        case 'POST suppressions': {
-          const raw = parseJson(body);
-          const parsed = seedSchema.parse(Array.isArray(raw) ? raw : (raw as { suppressions?: unknown }).suppressions);
-          const created = seed(parsed.map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as unknown as SeedSuppression));
-          sendJson(res, 200, { data: created });
-          return;
-        }
-        default:
-          sendJson(res, 404, { error: `no control endpoint ${key}` });
-      }
-    } catch (error) {
-      sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const controlPlane: ControlPlane = {
+    faults,
+    reset,
+    state: () => ({
+      calls: calls.toJSON(),
+      throttled: throttled.toJSON(),
+      faults: faults.snapshot(),
+      rateLimits: limits,
+      entries: entries(),
+      domains: domains.map((d) => ({ id: d.id, name: d.domain_name })),
+    }),
+    endpoints: {
+      'POST rate-limits': (body) => {
+        const parsed = rateLimitsSchema.parse(parseJson(body));
+        const next: MailtrapRateLimits = {};
+        if (parsed.suppressions !== undefined) next.suppressions = parsed.suppressions;
+        if (parsed.general !== undefined) next.general = parsed.general;
+        if (parsed.retryAfterHeader !== undefined) next.retryAfterHeader = parsed.retryAfterHeader;
+        setRateLimits(next);
+        return { rateLimits: limits };
+      },
+      'POST suppressions': (body) => {
+        const raw = parseJson(body);
+        const parsed = seedSchema.parse(Array.isArray(raw) ? raw : (raw as { suppressions?: unknown }).suppressions);
+        const created = seed(parsed.map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as unknown as SeedSuppression));
+        return { data: created };
+      },
+    },
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = await readBody(req);
     if (url.pathname.startsWith(CONTROL_PREFIX)) {
-      await control(req, res, url.pathname.slice(CONTROL_PREFIX.length), body);
+      answerControl(controlPlane, req.method, url.pathname.slice(CONTROL_PREFIX.length), body, res);
       return;
     }
     const matched = route(req.method ?? 'GET', url.pathname);

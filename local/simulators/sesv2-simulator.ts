@@ -25,16 +25,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import {
+  answerControl,
   CONTROL_PREFIX,
   Counter,
   FaultQueue,
-  faultListSchema,
   listen,
   parseJson,
   readBody,
   sendJson,
   SimulatorRequestError,
   sleep,
+  type ControlPlane,
   type Fault,
 } from './sim-support.ts';
 
@@ -800,67 +801,46 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
     setRateLimit(opts.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : opts.rateLimit);
   };
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): Promise<void> {
-    const route = `${req.method} ${path}`;
-    try {
-      switch (route) {
-        case 'GET state':
-          sendJson(res, 200, {
-            calls: calls.toJSON(),
-            throttled: throttled.toJSON(),
-            faults: faults.snapshot(),
-            rateLimit,
-            entries: entries(),
-            importJobs: importJobs(),
-            contactLists: [...contactLists.keys()].map((name) => ({ name, contacts: contacts(name) })),
-          });
-          return;
-        case 'POST faults':
-          faults.add(faultListSchema.parse(parseJson(body)));
-          sendJson(res, 200, { faults: faults.snapshot() });
-          return;
-        case 'DELETE faults':
-          faults.clear();
-          sendJson(res, 200, { faults: [] });
-          return;
-        case 'POST reset':
-          reset();
-          sendJson(res, 200, { ok: true });
-          return;
-        case 'POST rate-limit': {
-          const limit = rateLimitSchema.parse(parseJson(body));
-          setRateLimit(limit === null ? null : { perSecond: limit.perSecond, ...(limit.burst !== undefined ? { burst: limit.burst } : {}) });
-          sendJson(res, 200, { rateLimit });
-          return;
-        }
-        case 'POST suppressions': {
-          const raw = parseJson(body);
-          const list = seedSchema.parse(Array.isArray(raw) ? raw : (raw as { entries?: unknown }).entries);
-          seedSuppressions(
-            list.map((s) => ({
-              EmailAddress: s.EmailAddress,
-              Reason: s.Reason,
-              ...(s.LastUpdateTime !== undefined ? { LastUpdateTime: s.LastUpdateTime } : {}),
-              ...(s.MessageId ? { MessageId: s.MessageId } : {}),
-              ...(s.FeedbackId ? { FeedbackId: s.FeedbackId } : {}),
-            })),
-          );
-          sendJson(res, 200, { count: suppressions.size });
-          return;
-        }
-        default:
-          sendJson(res, 404, { error: `no control endpoint ${route}` });
-      }
-    } catch (error) {
-      sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const controlPlane: ControlPlane = {
+    faults,
+    reset,
+    state: () => ({
+      calls: calls.toJSON(),
+      throttled: throttled.toJSON(),
+      faults: faults.snapshot(),
+      rateLimit,
+      entries: entries(),
+      importJobs: importJobs(),
+      contactLists: [...contactLists.keys()].map((name) => ({ name, contacts: contacts(name) })),
+    }),
+    endpoints: {
+      'POST rate-limit': (body) => {
+        const limit = rateLimitSchema.parse(parseJson(body));
+        setRateLimit(limit === null ? null : { perSecond: limit.perSecond, ...(limit.burst !== undefined ? { burst: limit.burst } : {}) });
+        return { rateLimit };
+      },
+      'POST suppressions': (body) => {
+        const raw = parseJson(body);
+        const list = seedSchema.parse(Array.isArray(raw) ? raw : (raw as { entries?: unknown }).entries);
+        seedSuppressions(
+          list.map((s) => ({
+            EmailAddress: s.EmailAddress,
+            Reason: s.Reason,
+            ...(s.LastUpdateTime !== undefined ? { LastUpdateTime: s.LastUpdateTime } : {}),
+            ...(s.MessageId ? { MessageId: s.MessageId } : {}),
+            ...(s.FeedbackId ? { FeedbackId: s.FeedbackId } : {}),
+          })),
+        );
+        return { count: suppressions.size };
+      },
+    },
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = await readBody(req);
     if (url.pathname.startsWith(CONTROL_PREFIX)) {
-      await control(req, res, url.pathname.slice(CONTROL_PREFIX.length), body);
+      answerControl(controlPlane, req.method, url.pathname.slice(CONTROL_PREFIX.length), body, res);
       return;
     }
     const route = matchRoute(req.method ?? 'GET', url.pathname);

@@ -112,6 +112,48 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** A simulator's control API (`/__sim/...`): the endpoints every simulator has, plus its own. */
+export interface ControlPlane {
+  faults: FaultQueue;
+  reset(): void;
+  /** What `GET /__sim/state` answers. */
+  state(): Record<string, unknown>;
+  /** Provider-specific endpoints keyed `METHOD path` (e.g. `POST rate-limit`); each returns the JSON answer. */
+  endpoints: Record<string, (body: Buffer) => unknown>;
+}
+
+/**
+ * Answers one control request: `GET state`, `POST faults`, `DELETE faults`, `POST reset`, then
+ * the simulator's own endpoints; 404 for an unknown one, 400 with the message for bad input.
+ */
+export function answerControl(plane: ControlPlane, method: string | undefined, path: string, body: Buffer, res: ServerResponse): void {
+  const key = `${method} ${path}`;
+  try {
+    switch (key) {
+      case 'GET state':
+        sendJson(res, 200, plane.state());
+        return;
+      case 'POST faults':
+        plane.faults.add(faultListSchema.parse(parseJson(body)));
+        sendJson(res, 200, { faults: plane.faults.snapshot() });
+        return;
+      case 'DELETE faults':
+        plane.faults.clear();
+        sendJson(res, 200, { faults: [] });
+        return;
+      case 'POST reset':
+        plane.reset();
+        sendJson(res, 200, { ok: true });
+        return;
+    }
+    const endpoint = plane.endpoints[key];
+    if (endpoint) sendJson(res, 200, endpoint(body));
+    else sendJson(res, 404, { error: `no control endpoint ${key}` });
+  } catch (error) {
+    sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
 export interface ListeningServer {
   server: Server;
   url: string;
