@@ -118,18 +118,11 @@ export class DynamoSyncState implements SyncStateStore {
   }
 
   async complete(item: SyncItem, input: { applied: Record<string, string>; skipped: string[]; now: string }): Promise<'synced' | 'superseded'> {
-    const done = await conditional(() =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(item.email, item.provider),
-          ConditionExpression: 'generation = :g',
-          UpdateExpression:
-            'SET #status = :synced, applied = :applied, skipped = :skipped, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, purge, importJobId',
-          ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue' },
-          ExpressionAttributeValues: { ':g': item.generation, ':synced': 'synced', ':applied': input.applied, ':skipped': input.skipped, ':now': input.now, ':zero': 0 },
-        }),
-      ),
+    const done = await this.updateSameGeneration(
+      item,
+      'SET #status = :synced, applied = :applied, skipped = :skipped, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, purge, importJobId',
+      { '#status': 'status', '#queue': 'queue' },
+      { ':synced': 'synced', ':applied': input.applied, ':skipped': input.skipped, ':now': input.now, ':zero': 0 },
     );
     if (done) return 'synced';
     await this.saveApplied(item, input.applied, input.now);
@@ -137,56 +130,56 @@ export class DynamoSyncState implements SyncStateStore {
   }
 
   async retry(item: SyncItem, input: { applied: Record<string, string>; attempts: number; error: string; dueAt: string; now: string }): Promise<void> {
-    const done = await conditional(() =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(item.email, item.provider),
-          ConditionExpression: 'generation = :g',
-          UpdateExpression: 'SET #status = :pending, applied = :applied, attempts = :attempts, lastError = :error, dueAt = :due, updatedAt = :now, #queue = :p',
-          ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue' },
-          ExpressionAttributeValues: {
-            ':g': item.generation,
-            ':pending': 'pending',
-            ':applied': input.applied,
-            ':attempts': input.attempts,
-            ':error': input.error.slice(0, 500),
-            ':due': input.dueAt,
-            ':now': input.now,
-            ':p': item.provider,
-          },
-        }),
-      ),
+    const done = await this.updateSameGeneration(
+      item,
+      'SET #status = :pending, applied = :applied, attempts = :attempts, lastError = :error, dueAt = :due, updatedAt = :now, #queue = :p',
+      { '#status': 'status', '#queue': 'queue' },
+      {
+        ':pending': 'pending',
+        ':applied': input.applied,
+        ':attempts': input.attempts,
+        ':error': input.error.slice(0, 500),
+        ':due': input.dueAt,
+        ':now': input.now,
+        ':p': item.provider,
+      },
     );
     if (!done) await this.saveApplied(item, input.applied, input.now);
   }
 
   async fail(item: SyncItem, input: { applied: Record<string, string>; attempts: number; error: string; now: string }): Promise<void> {
-    const done = await conditional(() =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(item.email, item.provider),
-          ConditionExpression: 'generation = :g',
-          UpdateExpression: 'SET #status = :failed, applied = :applied, attempts = :attempts, lastError = :error, updatedAt = :now REMOVE #queue, dueAt, importJobId',
-          ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue' },
-          ExpressionAttributeValues: { ':g': item.generation, ':failed': 'failed', ':applied': input.applied, ':attempts': input.attempts, ':error': input.error.slice(0, 500), ':now': input.now },
-        }),
-      ),
+    const done = await this.updateSameGeneration(
+      item,
+      'SET #status = :failed, applied = :applied, attempts = :attempts, lastError = :error, updatedAt = :now REMOVE #queue, dueAt, importJobId',
+      { '#status': 'status', '#queue': 'queue' },
+      { ':failed': 'failed', ':applied': input.applied, ':attempts': input.attempts, ':error': input.error.slice(0, 500), ':now': input.now },
     );
     if (!done) await this.saveApplied(item, input.applied, input.now);
   }
 
   async markImporting(item: SyncItem, input: { jobId: string; recheckAt: string; now: string }): Promise<void> {
-    await conditional(() =>
+    await this.updateSameGeneration(
+      item,
+      'SET #status = :importing, importJobId = :job, dueAt = :recheck, updatedAt = :now',
+      { '#status': 'status' },
+      { ':importing': 'importing', ':job': input.jobId, ':recheck': input.recheckAt, ':now': input.now },
+    );
+  }
+
+  /**
+   * An update that lands only if no newer store change re-queued the item meanwhile (the
+   * change bumps `generation`); false when one did.
+   */
+  private updateSameGeneration(item: SyncItem, update: string, names: Record<string, string>, values: Record<string, unknown>): Promise<boolean> {
+    return conditional(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(item.email, item.provider),
           ConditionExpression: 'generation = :g',
-          UpdateExpression: 'SET #status = :importing, importJobId = :job, dueAt = :recheck, updatedAt = :now',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':g': item.generation, ':importing': 'importing', ':job': input.jobId, ':recheck': input.recheckAt, ':now': input.now },
+          UpdateExpression: update,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':g': item.generation, ...values },
         }),
       ),
     );
