@@ -23,7 +23,7 @@ import type { DeadLetterSink } from '../../shared/ports/dead-letter-sink.ts';
 import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
-import { drainOutbox, PacedCalls, systemClock, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { drainOutbox, runDeadline, systemClock, withPersistedPace, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
 import { mailtrapExecutor } from '../../shared/services/mailtrap-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 
@@ -40,9 +40,8 @@ export interface MailtrapSyncDeps {
 const PACE = 'pace#mailtrap-push';
 
 export async function runMailtrapSync(deps: MailtrapSyncDeps, remainingMs: number): Promise<DrainReport> {
-  const deadline = deps.clock.now() + Math.min(deps.settings.runMs, Math.max(0, remainingMs - 5_000));
-  const calls = new PacedCalls(deps.settings.rates.mailtrapPush, deps.clock, deadline, (await deps.sync.getControl<number>(PACE)) ?? 0);
-  try {
+  const deadline = runDeadline(deps.clock, deps.settings.runMs, remainingMs);
+  return withPersistedPace(deps.sync, { name: PACE, rate: deps.settings.rates.mailtrapPush, clock: deps.clock, deadline }, async (calls) => {
     const report = await drainOutbox(
       { provider: 'mailtrap', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: mailtrapExecutor(deps.api), limits: deps.settings.limits, clock: deps.clock },
       calls,
@@ -50,9 +49,7 @@ export async function runMailtrapSync(deps: MailtrapSyncDeps, remainingMs: numbe
     );
     logger.info('mailtrap-sync run', { ...report });
     return report;
-  } finally {
-    await deps.sync.putControl(PACE, calls.pacer.nextFreeAt());
-  }
+  });
 }
 
 let deps: MailtrapSyncDeps | undefined;

@@ -31,7 +31,7 @@ import type { DeadLetterSink } from '../../shared/ports/dead-letter-sink.ts';
 import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
-import { drainOutbox, PacedCalls, RunBudgetExhaustedError, systemClock, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { drainOutbox, RunBudgetExhaustedError, runDeadline, systemClock, withPersistedPace, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
 import { importBacklog, sesExecutor, settleImportJobs } from '../../shared/services/ses-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 
@@ -53,10 +53,9 @@ export interface SesSyncReport extends DrainReport {
 const PACE = 'pace#ses-push';
 
 export async function runSesSync(deps: SesSyncDeps, remainingMs: number): Promise<SesSyncReport> {
-  const deadline = deps.clock.now() + Math.min(deps.settings.runMs, Math.max(0, remainingMs - 5_000));
-  const calls = new PacedCalls(deps.settings.rates.sesPush, deps.clock, deadline, (await deps.sync.getControl<number>(PACE)) ?? 0);
+  const deadline = runDeadline(deps.clock, deps.settings.runMs, remainingMs);
   const importDeps = { ...deps, ...deps.settings.sesImport };
-  try {
+  return withPersistedPace(deps.sync, { name: PACE, rate: deps.settings.rates.sesPush, clock: deps.clock, deadline }, async (calls) => {
     let settled = { completed: 0, released: 0, open: 0 };
     let started: Awaited<ReturnType<typeof importBacklog>> = { addresses: 0, emails: new Set() };
     try {
@@ -75,9 +74,7 @@ export async function runSesSync(deps: SesSyncDeps, remainingMs: number): Promis
     const report = { ...drained, importJobs: { ...settled, started: started.jobId, imported: started.addresses } };
     logger.info('ses-sync run', { ...report });
     return report;
-  } finally {
-    await deps.sync.putControl(PACE, calls.pacer.nextFreeAt());
-  }
+  });
 }
 
 let deps: SesSyncDeps | undefined;

@@ -21,7 +21,7 @@ import type { MailtrapSuppressionApi, SesSuppressionApi } from '../../shared/por
 import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import type { PolicyConfig } from '../../shared/domain/suppression-policy.ts';
-import { PacedCalls, systemClock, type Clock } from '../../shared/services/sync-drain.ts';
+import { runDeadline, systemClock, withPersistedPace, type Clock } from '../../shared/services/sync-drain.ts';
 import { reconcileMailtrap, reconcileSes, type ReconcileReport } from '../../shared/services/reconcile.ts';
 import { errorMessage, logger, metrics } from '../../shared/observability.ts';
 
@@ -40,17 +40,13 @@ export interface ReconcileDeps {
 }
 
 export async function runReconcile(deps: ReconcileDeps, remainingMs: number): Promise<ReconcileReport[]> {
-  const deadline = deps.clock.now() + Math.min(deps.settings.reconcileRunMs, Math.max(0, remainingMs - 5_000));
+  const deadline = runDeadline(deps.clock, deps.settings.reconcileRunMs, remainingMs);
   const base = { store: deps.store, sync: deps.sync, clock: deps.clock, policy: deps.policy };
-  const run = async (name: 'ses' | 'mailtrap') => {
-    const pace = `pace#${name}-reconcile`;
+  const run = (name: 'ses' | 'mailtrap') => {
     const rate = name === 'ses' ? deps.settings.rates.sesReconcile : deps.settings.rates.mailtrapReconcile;
-    const calls = new PacedCalls(rate, deps.clock, deadline, (await deps.sync.getControl<number>(pace)) ?? 0);
-    try {
-      return name === 'ses' ? await reconcileSes(deps.ses, base, calls) : await reconcileMailtrap(deps.mailtrap, base, calls);
-    } finally {
-      await deps.sync.putControl(pace, calls.pacer.nextFreeAt());
-    }
+    return withPersistedPace(deps.sync, { name: `pace#${name}-reconcile`, rate, clock: deps.clock, deadline }, (calls) =>
+      name === 'ses' ? reconcileSes(deps.ses, base, calls) : reconcileMailtrap(deps.mailtrap, base, calls),
+    );
   };
   const results = await Promise.allSettled([run('ses'), run('mailtrap')]);
   const reports = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

@@ -78,6 +78,28 @@ export class PacedCalls {
   }
 }
 
+/** When a scheduled run stops: its own budget, or 5 s before the function's timeout if sooner. */
+export function runDeadline(clock: Clock, budgetMs: number, remainingMs: number): number {
+  return clock.now() + Math.min(budgetMs, Math.max(0, remainingMs - 5_000));
+}
+
+/**
+ * Runs `work` with the calls paced from where the previous run of the same pace left off, and
+ * saves the pace's next free slot afterwards, whether the work succeeded or not.
+ */
+export async function withPersistedPace<T>(
+  sync: Pick<SyncStateStore, 'getControl' | 'putControl'>,
+  pace: { name: string; rate: RateSpec; clock: Clock; deadline: number },
+  work: (calls: PacedCalls) => Promise<T>,
+): Promise<T> {
+  const calls = new PacedCalls(pace.rate, pace.clock, pace.deadline, (await sync.getControl<number>(pace.name)) ?? 0);
+  try {
+    return await work(calls);
+  } finally {
+    await sync.putControl(pace.name, calls.pacer.nextFreeAt());
+  }
+}
+
 export interface ExecuteContext {
   item: SyncItem;
   state: AddressState | undefined;
