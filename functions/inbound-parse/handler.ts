@@ -27,15 +27,11 @@ import { logger, metrics } from '../../shared/observability.ts';
 import { MalformedEventError } from '../../shared/schemas/ses-notification.ts';
 import { parseSesReceivedBody } from '../../shared/schemas/ses-receipt.ts';
 import { processInboundMail } from '../../shared/services/process-inbound-mail.ts';
-import { sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
+import { deadLetterRecord, sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
 
 export type InboundParseDeps = InboundFunctionDeps;
 
-async function toDeadLetters(record: SQSRecord, reason: string, deps: InboundParseDeps): Promise<void> {
-  logger.warn('malformed inbound notification sent to DLQ', { messageId: record.messageId, reason });
-  metrics.addMetric('MalformedMessages', MetricUnit.Count, 1);
-  await deps.deadLetters.send({ body: record.body, reason, sourceMessageId: record.messageId });
-}
+const toDeadLetters = (record: SQSRecord, reason: string, deps: InboundParseDeps) => deadLetterRecord(record, reason, deps.deadLetters, 'inbound notification');
 
 /** Process one SQS record; throws to mark it as a batch item failure. */
 export async function handleInboundRecord(record: SQSRecord, deps: InboundParseDeps): Promise<void> {

@@ -14,7 +14,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { feedbackDepsFromEnv, type FeedbackDeps } from '../../shared/adapters/feedback-deps.ts';
-import { sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
+import { deadLetterRecord, sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
 import { mapMailtrapEvent } from '../../shared/domain/mailtrap-feedback.ts';
 import { triageEvent } from '../../shared/schemas/mailtrap-event.ts';
 import { logger, metrics } from '../../shared/observability.ts';
@@ -32,9 +32,7 @@ export async function handleMailtrapEventRecord(record: SQSRecord, deps: Mailtra
   const triage = triageEvent(raw);
   if (triage.kind !== 'valid') {
     const reason = triage.kind === 'unknown' ? `unknown event ${triage.name}` : raw === undefined ? 'body is not JSON' : triage.reason;
-    logger.warn('malformed Mailtrap event sent to DLQ', { messageId: record.messageId, reason });
-    metrics.addMetric('MalformedMessages', MetricUnit.Count, 1);
-    await deps.deadLetters.send({ body: record.body, reason, sourceMessageId: record.messageId });
+    await deadLetterRecord(record, reason, deps.deadLetters, 'Mailtrap event');
     return;
   }
   metrics.addMetric(`Mailtrap${triage.event.event.replace(/[^a-z]/g, '')}`, MetricUnit.Count, 1);

@@ -15,7 +15,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { feedbackDepsFromEnv, type FeedbackDeps } from '../../shared/adapters/feedback-deps.ts';
-import { sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
+import { deadLetterRecord, sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
 import { mapSesNotification } from '../../shared/domain/ses-feedback.ts';
 import { MalformedEventError, parseSesFeedbackBody } from '../../shared/schemas/ses-notification.ts';
 import { logger, metrics } from '../../shared/observability.ts';
@@ -30,9 +30,7 @@ export async function handleSesFeedbackRecord(record: SQSRecord, deps: SesFeedba
     parsed = mapSesNotification(parseSesFeedbackBody(record.body).notification);
   } catch (error) {
     if (!(error instanceof MalformedEventError)) throw error;
-    logger.warn('malformed SES feedback message sent to DLQ', { messageId: record.messageId, reason: error.message });
-    metrics.addMetric('MalformedMessages', MetricUnit.Count, 1);
-    await deps.deadLetters.send({ body: record.body, reason: error.message, sourceMessageId: record.messageId });
+    await deadLetterRecord(record, error.message, deps.deadLetters, 'SES feedback message');
     return;
   }
   if (parsed.unknownType) {
