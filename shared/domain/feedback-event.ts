@@ -2,7 +2,8 @@
  * One recipient-level feedback event, whatever provider reported it. Parsers for SES and
  * Mailtrap produce these; the suppression policy consumes them.
  */
-export type FeedbackSource = 'ses' | 'mailtrap' | 'manual' | 'import' | 'reconcile';
+/** `link`: the recipient used our one-click unsubscribe link (functions/unsubscribe). */
+export type FeedbackSource = 'ses' | 'mailtrap' | 'manual' | 'import' | 'reconcile' | 'link';
 
 /** What an event means for deliverability, decided by the provider-specific mapper. */
 export type FeedbackKind =
@@ -12,6 +13,8 @@ export type FeedbackKind =
   | 'unsubscribe'
   | 'delivery'
   | 'not-spam'
+  /** SES subscription management: the contact's preferences in one contact list changed. */
+  | 'subscription'
   | 'informational';
 
 export interface SuppressionScope {
@@ -36,6 +39,19 @@ export interface FeedbackEvent {
   scope?: SuppressionScope | undefined;
   /** Short, non-personal facts worth keeping (status code, bounce sub type, category). */
   detail?: string | undefined;
+  /** kind `subscription` only: the contact's preferences after the change. */
+  subscription?: SubscriptionPreferences | undefined;
+}
+
+/**
+ * What an SES `Subscription` event says a contact now wants in one contact list
+ * (`subscription.newTopicPreferences`): the whole list, or some topics, opted out.
+ */
+export interface SubscriptionPreferences {
+  contactList: string;
+  unsubscribeAll: boolean;
+  /** Topics the contact is opted out of after the change. */
+  optedOut: string[];
 }
 
 /** What a provider notification produced: recipient events plus, for the record, what it was. */

@@ -5,13 +5,21 @@
  *   transient bounce only once it has stopped retrying, so each one is a real failed send).
  * - Complaint -> complaint, except feedback type `not-spam` (the recipient said the opposite).
  * - Delivery -> delivery (clears soft bounces).
- * - Send, Open, Click, Reject, Rendering Failure, DeliveryDelay, Subscription and any type SES
- *   adds later -> informational: accepted and counted, never suppressing.
+ * - Subscription (SES subscription management) -> subscription, one per `mail.destination`
+ *   (SES names no recipient in the event; with list management each message goes to one
+ *   contact), carrying the contact's new preferences for the list. subscription-policy.ts
+ *   decides what they mean (unsubscribe all -> global, topic opt-outs -> topic scopes).
+ * - Send, Open, Click, Reject, Rendering Failure, DeliveryDelay and any type SES adds later ->
+ *   informational: accepted and counted, never suppressing.
  * Every listed recipient is handled (never `mail.destination[0]`).
  */
 import type { SesNotification } from '../schemas/ses-notification.ts';
 import type { FeedbackEvent, ParsedNotification } from './feedback-event.ts';
 import { normaliseEmail, isEmailAddress } from './email-address.ts';
+import { subscriptionKeyPrefix } from './subscription-policy.ts';
+
+/** The event spells `OptOut` / `OptIn`; the API `OPT_OUT` / `OPT_IN`. */
+const isOptOut = (status: string) => status.replace(/_/g, '').toLowerCase() === 'optout';
 
 const KNOWN_TYPES = new Set([
   'Bounce',
@@ -72,6 +80,28 @@ export function mapSesNotification(n: SesNotification): ParsedNotification {
         providerType: 'Delivery',
         email: r.trim(),
         occurredAt: n.delivery.timestamp ?? fallbackTime,
+      });
+    }
+  } else if (type === 'Subscription' && n.subscription) {
+    const sub = n.subscription;
+    const prefs = sub.newTopicPreferences;
+    const optedOut = [...new Set((prefs.topicSubscriptionStatus ?? []).filter((t) => isOptOut(t.subscriptionStatus)).map((t) => t.topicName))].sort();
+    const unsubscribeAll = prefs.unsubscribeAll === true;
+    const at = sub.timestamp ?? fallbackTime;
+    const what = unsubscribeAll ? 'UnsubscribeAll' : optedOut.length > 0 ? 'TopicOptOut' : 'OptIn';
+    for (const r of n.mail.destination ?? []) {
+      if (!isEmailAddress(r)) continue;
+      events.push({
+        source: 'ses',
+        // SES message id + recipient + subscription time: a redelivery repeats all three, a
+        // later change of mind by the same contact does not.
+        eventKey: `${subscriptionKeyPrefix(sub.contactList)}${n.mail.messageId}:${normaliseEmail(r)}:${at}`,
+        kind: 'subscription',
+        providerType: `Subscription/${what}`,
+        email: r.trim(),
+        occurredAt: at,
+        detail: sub.source ? `source ${sub.source.slice(0, 40)}` : undefined,
+        subscription: { contactList: sub.contactList, unsubscribeAll, optedOut },
       });
     }
   }

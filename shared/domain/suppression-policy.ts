@@ -151,7 +151,7 @@ export function emptyState(email: string, at: string): AddressState {
 }
 
 /** Bookkeeping every recorded event does: dedupe key, counts, first/last, sources, history. */
-function record(state: AddressState, event: FeedbackEvent, policy: PolicyConfig): AddressState {
+export function record(state: AddressState, event: FeedbackEvent, policy: PolicyConfig): AddressState {
   const spellings = state.spellings.includes(event.email)
     ? state.spellings
     : pushBounded(state.spellings, event.email, policy.spellingLimit);

@@ -22,6 +22,7 @@
 import type { FeedbackSource } from './feedback-event.ts';
 import { normaliseEmail } from './email-address.ts';
 import { GLOBAL_SCOPE, type AddressState, type ScopeEntry, type SuppressionReason } from './suppression-policy.ts';
+import { isTopicScope } from './subscription-policy.ts';
 
 export type Provider = 'ses' | 'mailtrap';
 export const PROVIDERS: readonly Provider[] = ['ses', 'mailtrap'];
@@ -109,6 +110,11 @@ function sesDesired(entries: ScopeEntry[], config: SyncConfig): DesiredState {
   const skipped: string[] = [];
   for (const entry of entries) {
     const origin = originOf(entry) === 'ses';
+    if (isTopicScope(entry.scope)) {
+      // SES holds topic preferences itself (it published them); UnsubscribeAll would say more than the person did.
+      skipped.push(`unsubscribe (${entry.scope}): a topic preference SES already holds`);
+      continue;
+    }
     if (entry.reason === 'unsubscribe') {
       if (config.sesContactList) put(map, SES_CONTACT, entry.reason, UNSUBSCRIBE_ALL, origin);
       else skipped.push(`unsubscribe (${entry.scope}): no SES contact list configured`);
@@ -130,6 +136,10 @@ function mailtrapDesired(entries: ScopeEntry[], config: SyncConfig): DesiredStat
   const configured = new Set(config.mailtrapDomains.map((d) => d.toLowerCase()));
   for (const entry of entries) {
     const origin = originOf(entry) === 'mailtrap';
+    if (isTopicScope(entry.scope)) {
+      skipped.push(`unsubscribe (${entry.scope}): Mailtrap has no topics; a topic opt-out is not an opt-out of everything`);
+      continue;
+    }
     const type = MAILTRAP_TYPE[entry.reason];
     let pairs: Array<[string, string]>;
     if (entry.scope === GLOBAL_SCOPE) {

@@ -18,6 +18,29 @@ const recipient = z.object({
   action: z.optional(z.string()),
 });
 
+/**
+ * SES subscription management (`eventType: Subscription`): the contact's preferences before and
+ * after. Bounded: SES allows 20 topics per list; more than 50, or names over 128 characters,
+ * cannot come from SES and make the event malformed.
+ * https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html#event-publishing-retrieving-sns-contents-subscription-object
+ */
+const topicPreferences = z.object({
+  unsubscribeAll: z.optional(z.boolean()),
+  topicSubscriptionStatus: z.optional(
+    z
+      .array(z.object({ topicName: z.string().check(z.minLength(1), z.maxLength(128)), subscriptionStatus: z.string().check(z.maxLength(32)) }))
+      .check(z.maxLength(50)),
+  ),
+});
+
+const subscription = z.object({
+  contactList: z.string().check(z.minLength(1), z.maxLength(128)),
+  timestamp: z.optional(z.string()),
+  source: z.optional(z.string()),
+  newTopicPreferences: topicPreferences,
+  oldTopicPreferences: z.optional(topicPreferences),
+});
+
 export const sesNotificationSchema = z
   .object({
     notificationType: z.optional(z.string()),
@@ -53,6 +76,7 @@ export const sesNotificationSchema = z
         smtpResponse: z.optional(z.string()),
       }),
     ),
+    subscription: z.optional(subscription),
   })
   .check(
     z.superRefine((n, ctx) => {
@@ -62,9 +86,13 @@ export const sesNotificationSchema = z
         return;
       }
       // A known feedback type must carry its detail object, or we would silently drop recipients.
-      const detail = { Bounce: n.bounce, Complaint: n.complaint, Delivery: n.delivery } as Record<string, unknown>;
+      const detail = { Bounce: n.bounce, Complaint: n.complaint, Delivery: n.delivery, Subscription: n.subscription } as Record<string, unknown>;
       if (type in detail && detail[type] === undefined) {
         ctx.addIssue({ code: 'custom', path: [type.toLowerCase()], message: `${type} notification without its ${type.toLowerCase()} object`, input: n });
+      }
+      // SES names no recipient in the subscription object: the contact is the message's destination.
+      if (type === 'Subscription' && (n.mail.destination ?? []).length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['mail', 'destination'], message: 'Subscription event without mail.destination', input: n });
       }
     }),
   );

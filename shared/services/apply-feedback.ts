@@ -4,7 +4,8 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { FeedbackEvent } from '../domain/feedback-event.ts';
-import { applyFeedback, type Decision, type PolicyConfig } from '../domain/suppression-policy.ts';
+import type { Decision, PolicyConfig } from '../domain/suppression-policy.ts';
+import { decideFeedback } from '../domain/subscription-policy.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 import { addressRef, logger, metrics } from '../observability.ts';
 
@@ -24,7 +25,7 @@ const OUTCOME_METRIC: Record<Decision['outcome'], string> = {
 export async function applyFeedbackEvents(events: FeedbackEvent[], store: SuppressionStore, policy: PolicyConfig): Promise<Decision[]> {
   const decisions: Decision[] = [];
   for (const event of events) {
-    const decision = await store.update(event.email, (current) => applyFeedback(current, event, policy));
+    const decision = await store.update(event.email, (current) => decideFeedback(current, event, policy));
     metrics.addMetric(OUTCOME_METRIC[decision.outcome], MetricUnit.Count, 1);
     logger.info('feedback applied', {
       source: event.source,

@@ -45,7 +45,7 @@ describe('SES bodies', () => {
     }
   });
 
-  it.each(['event_Send.json', 'event_Open.json', 'event_Click.json', 'event_Reject.json', 'event_RenderingFailure.json', 'event_DeliveryDelay.json', 'event_Subscription.json'])(
+  it.each(['event_Send.json', 'event_Open.json', 'event_Click.json', 'event_Reject.json', 'event_RenderingFailure.json', 'event_DeliveryDelay.json'])(
     '%s is accepted without recipient effects',
     (file) => {
       const parsed = mapSesNotification(parseSesFeedbackBody(JSON.stringify(load(file))).notification);
