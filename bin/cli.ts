@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   local: async () => (await import('./commands/local.ts')).local,
   parse: async () => (await import('./commands/parse.ts')).parse,
   invoices: async () => (await import('./commands/invoices.ts')).invoices,
+  unsubscribe: async () => (await import('./commands/unsubscribe.ts')).unsubscribe,
 };
 
 /** Flags that take a value, for any command. */

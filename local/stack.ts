@@ -90,7 +90,7 @@ export interface LocalInfo {
   /** Where the local stack's sync pushes (the CLI's sync-status reads it). */
   sync?: { mailtrapDomains: string[]; mailtrapStreams: string[]; sesContactList?: string | undefined };
   /** Secrets the local stack's functions use (local only: lets the CLI sign simulated webhooks). */
-  secrets: { mailtrapWebhook: string };
+  secrets: { mailtrapWebhook: string; /** Unsubscribe token secrets, current first (the CLI mints links with it). */ unsubscribe: string[] };
   pid: number;
 }
 
@@ -198,6 +198,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Deployed stages read the webhook secret from SSM; locally it is a variable, generated when
     // not given, so the webhook is usable and still never runs without a secret.
     env.MAILTRAP_WEBHOOK_SECRET = randomBytes(16).toString('hex');
+    // The same for unsubscribe tokens (deployed: two SSM parameters, current and previous).
+    env.UNSUBSCRIBE_SECRETS = randomBytes(32).toString('base64url');
     // Provider APIs: the simulators. SESv2 clients read AWS_ENDPOINT_URL_SESV2; the Mailtrap
     // adapter its base URL and token (deployed: https://mailtrap.io and an SSM parameter).
     env.AWS_ENDPOINT_URL_SESV2 = sesv2.url;
@@ -328,7 +330,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       buckets: {},
       functions: Object.fromEntries(Object.entries(config.functions).map(([n, f]) => [n, { handler: f.handler, events: eventKinds(f) }])),
       skippedResources: registry.skipped,
-      secrets: { mailtrapWebhook: env.MAILTRAP_WEBHOOK_SECRET ?? '' },
+      secrets: {
+        mailtrapWebhook: env.MAILTRAP_WEBHOOK_SECRET ?? '',
+        unsubscribe: (env.UNSUBSCRIBE_SECRETS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      },
       sync: {
         mailtrapDomains: (env.MAILTRAP_SENDING_DOMAINS ?? '').split(',').filter(Boolean),
         mailtrapStreams: (env.MAILTRAP_SENDING_STREAMS || 'transactional,bulk').split(',').filter(Boolean),

@@ -11,8 +11,12 @@ const stack = await startLocalStack({
   ...(process.env.FAUXQS_PORT ? { fauxqsPort: Number(process.env.FAUXQS_PORT) } : {}),
   ...(process.env.DYNAMODB_PORT ? { dynamodbPort: Number(process.env.DYNAMODB_PORT) } : {}),
   logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
-  // The local stack's webhook secret (generated when unset); a deployed stage reads it from SSM.
-  ...(process.env.MAILTRAP_WEBHOOK_SECRET ? { env: { MAILTRAP_WEBHOOK_SECRET: process.env.MAILTRAP_WEBHOOK_SECRET } } : {}),
+  // The local stack's webhook and unsubscribe secrets (generated when unset, so links minted
+  // earlier stop verifying after a restart unless UNSUBSCRIBE_SECRETS is kept); a deployed stage reads them from SSM.
+  env: {
+    ...(process.env.MAILTRAP_WEBHOOK_SECRET ? { MAILTRAP_WEBHOOK_SECRET: process.env.MAILTRAP_WEBHOOK_SECRET } : {}),
+    ...(process.env.UNSUBSCRIBE_SECRETS ? { UNSUBSCRIBE_SECRETS: process.env.UNSUBSCRIBE_SECRETS } : {}),
+  },
 });
 const { info } = stack;
 console.log(`mailbridge local stack (stage ${info.stage}, ${info.region}), up in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -20,6 +20,10 @@ declare module 'vitest' {
 // The secret of the Mailtrap signature test vector (../shared/reference/README.md), so the vector verifies end to end.
 export const WEBHOOK_SECRET = '8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e';
 
+// Unsubscribe token secrets: current and previous (rotation in progress), so both verify end to end.
+export const UNSUBSCRIBE_SECRET = 'it-unsubscribe-current-secret-0123456789abcdef';
+export const UNSUBSCRIBE_PREVIOUS_SECRET = 'it-unsubscribe-previous-secret-0123456789abcdef';
+
 let stack: LocalStack | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
@@ -28,7 +32,7 @@ export async function setup(project: TestProject): Promise<void> {
     httpPort: 0,
     stateFile,
     logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
-    env: { MAILTRAP_WEBHOOK_SECRET: WEBHOOK_SECRET, ...SYNC_TEST_ENV },
+    env: { MAILTRAP_WEBHOOK_SECRET: WEBHOOK_SECRET, UNSUBSCRIBE_SECRETS: `${UNSUBSCRIBE_SECRET},${UNSUBSCRIBE_PREVIOUS_SECRET}`, ...SYNC_TEST_ENV },
     // Suppression sync: drains and reconciliation run when a test asks, at test-sized limits.
     scheduleIntervalMs: 'off',
     simulators: SYNC_TEST_SIMULATORS,

@@ -97,3 +97,21 @@ export async function queueIdle(url: string, timeoutMs = 60_000, sqs = clients()
     return d.visible === 0 && d.inFlight === 0;
   }, `queue ${url.split('/').pop()} to drain`, timeoutMs);
 }
+
+/** GET (no body) or POST (JSON body) a simulator's control plane, e.g. `sim(info.endpoints.sesv2, 'state')`. */
+export async function sim<T>(endpoint: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${endpoint}/__sim/${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`${endpoint}/__sim/${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Run a scheduled function of the test stack now (`POST /__local/schedule/<fn>`). */
+export async function runScheduled(fn: string, info: LocalInfo = localInfo()): Promise<Record<string, unknown>> {
+  const response = await fetch(`${info.httpUrl}/__local/schedule/${fn}`, { method: 'POST' });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (!response.ok) throw new Error(`${fn}: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}

@@ -121,7 +121,22 @@ describe('packaged CloudFormation template', () => {
     const routes = Object.fromEntries(ofType('AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, r.Properties.AuthorizationType]));
     for (const method of ['GET', 'PUT', 'DELETE']) expect(routes[`${method} /suppressions/{email}`], method).toBe('AWS_IAM');
     // Mailtrap cannot sign with SigV4: the webhook checks its HMAC signature instead.
-    expect(Object.entries(routes).filter(([, auth]) => auth !== 'AWS_IAM').map(([key]) => key)).toEqual(['POST /webhooks/mailtrap']);
+    // Mail clients and people cannot sign either: the unsubscribe routes check their own signed tokens.
+    expect(Object.entries(routes).filter(([, auth]) => auth !== 'AWS_IAM').map(([key]) => key).sort()).toEqual(
+      ['GET /unsubscribe/{token}', 'POST /unsubscribe/{token}', 'POST /webhooks/mailtrap'].sort(),
+    );
+  });
+
+  it('throttles the public unsubscribe routes on the HTTP API stage', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    for (const key of ['GET /unsubscribe/{token}', 'POST /unsubscribe/{token}']) {
+      const settings = stage.Properties.RouteSettings?.[key];
+      expect(settings?.ThrottlingRateLimit, key).toBeGreaterThan(0);
+      expect(settings?.ThrottlingBurstLimit, key).toBeGreaterThan(0);
+      // The stage can only name routes that exist already.
+      const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key)?.[0];
+      expect(stage.DependsOn, key).toContain(route);
+    }
   });
 
   it('produces small function bundles', () => {
