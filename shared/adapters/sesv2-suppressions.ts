@@ -9,12 +9,20 @@ import {
   CreateImportJobCommand,
   DeleteSuppressedDestinationCommand,
   GetImportJobCommand,
+  ListContactsCommand,
   ListSuppressedDestinationsCommand,
   PutSuppressedDestinationCommand,
   UpdateContactCommand,
   type SESv2Client,
 } from '@aws-sdk/client-sesv2';
-import { ProviderCallError, type ImportJobState, type SesListReason, type SesSuppressionApi, type SesSuppressedEntry } from '../ports/provider-suppressions.ts';
+import {
+  ProviderCallError,
+  type ImportJobState,
+  type SesListReason,
+  type SesSuppressionApi,
+  type SesSuppressedEntry,
+  type SesUnsubscribedContact,
+} from '../ports/provider-suppressions.ts';
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Error';
@@ -102,6 +110,28 @@ export class Sesv2Suppressions implements SesSuppressionApi {
     );
     return {
       entries: (out.SuppressedDestinationSummaries ?? []).map((s) => ({ EmailAddress: String(s.EmailAddress), Reason: String(s.Reason), LastUpdateTime: s.LastUpdateTime })),
+      nextToken: out.NextToken,
+    };
+  }
+
+  async listUnsubscribedContacts(input: { contactList: string; nextToken?: string | undefined; pageSize: number }): Promise<{ contacts: SesUnsubscribedContact[]; nextToken?: string | undefined }> {
+    const out = await this.call((abortSignal) =>
+      this.client.send(
+        new ListContactsCommand({
+          ContactListName: input.contactList,
+          Filter: { FilteredStatus: 'OPT_OUT' },
+          PageSize: input.pageSize,
+          ...(input.nextToken ? { NextToken: input.nextToken } : {}),
+        }),
+        { abortSignal },
+      ),
+    );
+    return {
+      // What OPT_OUT without a topic filter selects is not documented: keep only contacts that
+      // unsubscribed from everything, so a topic opt-out is never imported as a global one.
+      contacts: (out.Contacts ?? [])
+        .filter((c) => c.UnsubscribeAll === true && typeof c.EmailAddress === 'string')
+        .map((c) => ({ EmailAddress: String(c.EmailAddress), LastUpdatedTimestamp: c.LastUpdatedTimestamp })),
       nextToken: out.NextToken,
     };
   }

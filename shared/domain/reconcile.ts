@@ -96,3 +96,28 @@ export function decideReconcile(current: AddressState | undefined, entry: Provid
     policy,
   );
 }
+
+/**
+ * A contact of the SES contact list that unsubscribed from everything: an unsubscribe, global.
+ * Its key names the contact list and the contact's last update, so opting out again after a
+ * removal is a new event.
+ */
+export function fromSesContact(contactList: string, c: { EmailAddress: string; LastUpdatedTimestamp?: Date | string | undefined }): ProviderEntry {
+  const at = c.LastUpdatedTimestamp ? new Date(c.LastUpdatedTimestamp).toISOString() : new Date(0).toISOString();
+  return { provider: 'ses', email: c.EmailAddress, reason: 'unsubscribe', at, key: `reconcile:ses:contact:${contactList}:${c.EmailAddress}:${at}` };
+}
+
+/**
+ * The contact-list variant of decideReconcile. Our own pushes land in the contact list too: any
+ * unsubscribe the store holds (a Mailtrap domain unsubscribe, a link's) is pushed as
+ * `UnsubscribeAll`, so an opted-out contact is only news when the store holds no unsubscribe at
+ * all; and any removal by a person after the contact's last update wins (the UpdateContact that
+ * clears it has not reached SES yet).
+ */
+export function decideContactReconcile(current: AddressState | undefined, entry: ProviderEntry, policy?: PolicyConfig): Decision {
+  if (current?.suppressions.some((s) => s.reason === 'unsubscribe')) return { outcome: 'no-change', added: [], why: 'already unsubscribed (our push, or SES said so)' };
+  const at = ms(entry.at);
+  const removedSince = current?.history.some((h) => h.kind === 'removed' && ms(h.at) >= at);
+  if (removedSince) return { outcome: 'no-change', added: [], why: 'removed by a person after the contact last changed' };
+  return decideReconcile(current, entry, policy);
+}

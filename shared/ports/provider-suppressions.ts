@@ -35,6 +35,12 @@ export type ImportJobState =
   | { status: 'completed'; processed: number; failed: number }
   | { status: 'failed'; error: string };
 
+/** A contact of an SES contact list that unsubscribed from everything (`UnsubscribeAll`). */
+export interface SesUnsubscribedContact {
+  EmailAddress: string;
+  LastUpdatedTimestamp?: Date | undefined;
+}
+
 export interface SesSuppressionApi {
   put(email: string, reason: SesListReason): Promise<void>;
   /** Resolves when gone, also if it was not there. */
@@ -44,6 +50,8 @@ export interface SesSuppressionApi {
   /** Create the contact opted out of everything (resolves also if it already exists). */
   createUnsubscribedContact(contactList: string, email: string): Promise<void>;
   list(input: { nextToken?: string | undefined; since?: Date | undefined; pageSize: number }): Promise<{ entries: SesSuppressedEntry[]; nextToken?: string | undefined }>;
+  /** One page of the contact list's contacts unsubscribed from everything (ListContacts, OPT_OUT filter). */
+  listUnsubscribedContacts(input: { contactList: string; nextToken?: string | undefined; pageSize: number }): Promise<{ contacts: SesUnsubscribedContact[]; nextToken?: string | undefined }>;
   createImportJob(s3Url: string): Promise<string>;
   importJob(jobId: string): Promise<ImportJobState>;
 }

@@ -1,0 +1,87 @@
+/**
+ * Pull side of the sync, SES contact list: contacts that unsubscribed from everything in SES
+ * (its own one-click link, its preferences page, a dashboard edit, a Subscription event we
+ * never received) and that the store lacks are imported as global unsubscribes, unless a person
+ * removed the address after the contact last changed.
+ *
+ * ListContacts with the `OPT_OUT` filter, NextToken paging, through the SES reconcile pace (the
+ * same share of the 1 request/s as the suppression-list pass, which runs first). ListContacts
+ * has no date filter, so each pass reads every opted-out contact; the NextToken is saved after
+ * every page, so a pass longer than one run resumes in the next. A rejected NextToken restarts
+ * the pass. Imported entries carry `reconcile:ses:contact:...` keys: never pushed back to SES,
+ * pushed to Mailtrap.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ProviderCallError, type SesSuppressionApi } from '../ports/provider-suppressions.ts';
+import { decideContactReconcile, fromSesContact } from '../domain/reconcile.ts';
+import { addressRef, logger, metrics } from '../observability.ts';
+import { mapLimit, RunBudgetExhaustedError, type PacedCalls } from './sync-drain.ts';
+import type { ReconcileDeps, ReconcileReport } from './reconcile.ts';
+
+interface ContactCheckpoint {
+  contactList?: string | undefined;
+  nextToken?: string | undefined;
+  passStartedAt?: string | undefined;
+  completedAt?: string | undefined;
+}
+
+export const CONTACTS_CHECKPOINT = 'reconcile#ses-contacts';
+export const CONTACTS_PAGE_SIZE = 1000;
+
+export async function reconcileSesContacts(
+  api: SesSuppressionApi,
+  contactList: string | undefined,
+  deps: ReconcileDeps,
+  calls: PacedCalls,
+  pageSize = CONTACTS_PAGE_SIZE,
+): Promise<ReconcileReport> {
+  const report: ReconcileReport = { provider: 'ses', pages: 0, seen: 0, imported: 0, passCompleted: false };
+  if (!contactList) {
+    logger.info('no SES contact list configured: contact-list unsubscribes not reconciled');
+    return report;
+  }
+  const iso = () => new Date(deps.clock.now()).toISOString();
+  let cp = (await deps.sync.getControl<ContactCheckpoint>(CONTACTS_CHECKPOINT)) ?? {};
+  // A pass belongs to one list: a renamed list starts over.
+  if (cp.contactList !== contactList || !cp.nextToken) cp = { contactList, passStartedAt: iso() };
+  try {
+    for (;;) {
+      let page;
+      try {
+        page = await calls.call(() => api.listUnsubscribedContacts({ contactList, nextToken: cp.nextToken, pageSize }));
+      } catch (error) {
+        if (error instanceof ProviderCallError && !error.opts.retryable && cp.nextToken) {
+          logger.warn('SES rejected the saved contact-list NextToken: restarting the pass', { error: error.message });
+          cp = { contactList, passStartedAt: iso() };
+          continue;
+        }
+        throw error;
+      }
+      report.pages++;
+      report.seen += page.contacts.length;
+      await mapLimit(page.contacts, 8, async (contact) => {
+        const entry = fromSesContact(contactList, contact);
+        const decision = await deps.store.update(entry.email, (current) => decideContactReconcile(current, entry, deps.policy));
+        if (decision.outcome === 'suppressed') {
+          report.imported++;
+          logger.info('contact-list unsubscribe imported', { provider: 'ses', address: addressRef(entry.email) });
+        }
+      });
+      if (page.nextToken) {
+        cp = { ...cp, nextToken: page.nextToken };
+        await deps.sync.putControl(CONTACTS_CHECKPOINT, cp);
+        continue;
+      }
+      cp = { contactList, completedAt: iso() };
+      await deps.sync.putControl(CONTACTS_CHECKPOINT, cp);
+      report.passCompleted = true;
+      break;
+    }
+  } catch (error) {
+    if (!(error instanceof RunBudgetExhaustedError)) throw error;
+    await deps.sync.putControl(CONTACTS_CHECKPOINT, cp);
+  } finally {
+    metrics.addMetric('SesContactsReconcileImported', MetricUnit.Count, report.imported);
+  }
+  return report;
+}
