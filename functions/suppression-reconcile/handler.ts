@@ -16,13 +16,14 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sesv2Client } from '../../shared/adapters/clients/sesv2.ts';
 import { Sesv2Suppressions } from '../../shared/adapters/sesv2-suppressions.ts';
-import { mailtrapApiFromEnv, policyFromEnv, runSettingsFromEnv, storesFromEnv, type RunSettings } from '../../shared/adapters/sync-deps.ts';
+import { mailtrapApiFromEnv, policyFromEnv, runSettingsFromEnv, storesFromEnv, syncConfigFromEnv, type RunSettings } from '../../shared/adapters/sync-deps.ts';
 import type { MailtrapSuppressionApi, SesSuppressionApi } from '../../shared/ports/provider-suppressions.ts';
 import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import type { PolicyConfig } from '../../shared/domain/suppression-policy.ts';
 import { runDeadline, systemClock, withPersistedPace, type Clock } from '../../shared/services/sync-drain.ts';
 import { reconcileMailtrap, reconcileSes, type ReconcileReport } from '../../shared/services/reconcile.ts';
+import { reconcileSesContacts } from '../../shared/services/reconcile-contacts.ts';
 import { errorMessage, logger, metrics } from '../../shared/observability.ts';
 
 export class ReconcileRunError extends Error {
@@ -37,6 +38,8 @@ export interface ReconcileDeps {
   policy: PolicyConfig;
   settings: RunSettings;
   clock: Clock;
+  /** SES contact list whose unsubscribe-all contacts are read too (none: skipped). */
+  sesContactList?: string | undefined;
 }
 
 export async function runReconcile(deps: ReconcileDeps, remainingMs: number): Promise<ReconcileReport[]> {
@@ -44,12 +47,15 @@ export async function runReconcile(deps: ReconcileDeps, remainingMs: number): Pr
   const base = { store: deps.store, sync: deps.sync, clock: deps.clock, policy: deps.policy };
   const run = (name: 'ses' | 'mailtrap') => {
     const rate = name === 'ses' ? deps.settings.rates.sesReconcile : deps.settings.rates.mailtrapReconcile;
-    return withPersistedPace(deps.sync, { name: `pace#${name}-reconcile`, rate, clock: deps.clock, deadline }, (calls) =>
-      name === 'ses' ? reconcileSes(deps.ses, base, calls) : reconcileMailtrap(deps.mailtrap, base, calls),
+    // SES: the suppression list, then the contact list, one after the other within the same pace.
+    return withPersistedPace(deps.sync, { name: `pace#${name}-reconcile`, rate, clock: deps.clock, deadline }, async (calls) =>
+      name === 'ses'
+        ? [await reconcileSes(deps.ses, base, calls), await reconcileSesContacts(deps.ses, deps.sesContactList, base, calls)]
+        : [await reconcileMailtrap(deps.mailtrap, base, calls)],
     );
   };
   const results = await Promise.allSettled([run('ses'), run('mailtrap')]);
-  const reports = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const reports = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
   logger.info('reconcile run', { reports });
   const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${i === 0 ? 'ses' : 'mailtrap'}: ${errorMessage(r.reason)}`] : []));
   if (failed.length > 0) throw new ReconcileRunError(failed.join('; '));
@@ -65,6 +71,7 @@ const getDeps = (): ReconcileDeps =>
     policy: policyFromEnv(),
     settings: runSettingsFromEnv(),
     clock: systemClock,
+    sesContactList: syncConfigFromEnv().sesContactList,
   });
 
 export const handler = middy<ScheduledEvent, ReconcileReport[]>()

@@ -16,7 +16,7 @@
  *
  * Order: events carry the subscription time. The newest applied time per list is kept on the
  * address (`subscriptionAt`), so an older event arriving late changes nothing; an opt-out older
- * than a person's removal (`clearedAt`) does not suppress again.
+ * than a person's removal of that scope (or of all, `scopeClearedAt`) does not suppress again.
  */
 import type { FeedbackEvent } from './feedback-event.ts';
 import {
@@ -26,6 +26,7 @@ import {
   fingerprint,
   GLOBAL_SCOPE,
   record,
+  scopeClearedAt,
   type AddressState,
   type Decision,
   type PolicyConfig,
@@ -84,16 +85,23 @@ export function applySubscription(current: AddressState | undefined, event: Feed
   const keptMarks = Object.entries({ ...marks, [list]: event.occurredAt })
     .sort((a, b) => ms(a[1]) - ms(b[1]))
     .slice(-LIST_MARK_LIMIT);
-  const clearedAfter = base.clearedAt !== null && ms(event.occurredAt) <= ms(base.clearedAt);
+  // A person's removal of a scope (or of all) after the contact's choice wins, as for every late event.
+  const removedAfter = (scope: string) => {
+    const cleared = scopeClearedAt(base, scope);
+    return cleared !== null && ms(event.occurredAt) <= ms(cleared);
+  };
 
   const lifted = base.suppressions.filter((s) => setBy(s, list) && !desired.has(s.scope));
   const kept = base.suppressions.filter((s) => !lifted.includes(s));
   const added: ScopeEntry[] = [];
-  if (!clearedAfter) {
-    for (const scope of desired) {
-      if (kept.some((s) => s.scope === scope)) continue;
-      added.push({ scope, reason: 'unsubscribe', since: event.occurredAt, source: 'ses', eventKey: event.eventKey });
+  let predated = false;
+  for (const scope of desired) {
+    if (kept.some((s) => s.scope === scope)) continue;
+    if (removedAfter(scope)) {
+      predated = true;
+      continue;
     }
+    added.push({ scope, reason: 'unsubscribe', since: event.occurredAt, source: 'ses', eventKey: event.eventKey });
   }
   const next: AddressState & SubscriptionMarks = { ...base, suppressions: [...kept, ...added], subscriptionAt: Object.fromEntries(keptMarks) };
   const scopes = (entries: ScopeEntry[]) => entries.map((e) => e.scope).join(', ');
@@ -105,7 +113,7 @@ export function applySubscription(current: AddressState | undefined, event: Feed
     outcome: 'recorded',
     next,
     added: [],
-    why: clearedAfter && desired.size > 0 ? 'opt-out predates a manual removal' : 'preferences recorded, nothing to change',
+    why: predated ? 'opt-out predates a manual removal' : 'preferences recorded, nothing to change',
   };
 }
 

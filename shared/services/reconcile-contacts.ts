@@ -14,9 +14,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ProviderCallError, type SesSuppressionApi } from '../ports/provider-suppressions.ts';
 import { decideContactReconcile, fromSesContact } from '../domain/reconcile.ts';
-import { addressRef, logger, metrics } from '../observability.ts';
-import { mapLimit, RunBudgetExhaustedError, type PacedCalls } from './sync-drain.ts';
-import type { ReconcileDeps, ReconcileReport } from './reconcile.ts';
+import { logger, metrics } from '../observability.ts';
+import { RunBudgetExhaustedError, type PacedCalls } from './sync-drain.ts';
+import { importEntries, newReport, type ReconcileDeps, type ReconcileReport } from './reconcile.ts';
 
 interface ContactCheckpoint {
   contactList?: string | undefined;
@@ -35,7 +35,7 @@ export async function reconcileSesContacts(
   calls: PacedCalls,
   pageSize = CONTACTS_PAGE_SIZE,
 ): Promise<ReconcileReport> {
-  const report: ReconcileReport = { provider: 'ses', pages: 0, seen: 0, imported: 0, passCompleted: false };
+  const report = newReport('ses');
   if (!contactList) {
     logger.info('no SES contact list configured: contact-list unsubscribes not reconciled');
     return report;
@@ -59,14 +59,7 @@ export async function reconcileSesContacts(
       }
       report.pages++;
       report.seen += page.contacts.length;
-      await mapLimit(page.contacts, 8, async (contact) => {
-        const entry = fromSesContact(contactList, contact);
-        const decision = await deps.store.update(entry.email, (current) => decideContactReconcile(current, entry, deps.policy));
-        if (decision.outcome === 'suppressed') {
-          report.imported++;
-          logger.info('contact-list unsubscribe imported', { provider: 'ses', address: addressRef(entry.email) });
-        }
-      });
+      await importEntries(page.contacts.map((contact) => fromSesContact(contactList, contact)), deps, report, decideContactReconcile);
       if (page.nextToken) {
         cp = { ...cp, nextToken: page.nextToken };
         await deps.sync.putControl(CONTACTS_CHECKPOINT, cp);

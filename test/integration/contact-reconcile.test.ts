@@ -1,0 +1,67 @@
+/**
+ * suppression-reconcile reads the SES contact list too (ListContacts, OPT_OUT filter, paged):
+ * contacts unsubscribed from everything in SES are imported as global unsubscribes, pushed to
+ * Mailtrap and not back to SES; our own pushes are not escalated; a person's removal wins.
+ */
+import { describe, expect, it } from 'vitest';
+import { CreateContactCommand, SESv2Client, UpdateContactCommand } from '@aws-sdk/client-sesv2';
+import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
+import { mintUnsubscribeToken, unsubscribeUrl } from '../../shared/domain/unsubscribe-token.ts';
+import { UNSUBSCRIBE_SECRET } from './global-setup.ts';
+import { clients, localInfo, runScheduled, sim, stateOf, uniqueEmail, waitFor } from './helpers.ts';
+
+const c = clients();
+const info = localInfo();
+const store = new DynamoSuppressionStore(c.documents, info.tables.SuppressionsTable?.name ?? 'missing');
+const list = info.sync?.sesContactList ?? 'missing';
+const ses = new SESv2Client({ region: info.region, endpoint: info.endpoints.sesv2, credentials: { ...info.credentials }, maxAttempts: 5 });
+
+type MailtrapState = { entries: Array<{ email: string; type: string }> };
+type SesState = { calls: Record<string, number> };
+
+/** A contact who unsubscribed from everything in SES (its own link or preferences page). */
+async function optedOutInSes(email: string): Promise<void> {
+  await ses.send(new CreateContactCommand({ ContactListName: list, EmailAddress: email }));
+  await ses.send(new UpdateContactCommand({ ContactListName: list, EmailAddress: email, UnsubscribeAll: true }));
+}
+
+describe('reconcile: SES contact-list unsubscribes', () => {
+  it('imports an opted-out contact the store lacks, pushes it to Mailtrap, not back to SES', async () => {
+    // Prepare
+    const email = uniqueEmail('Contact');
+    await optedOutInSes(email);
+    // Act
+    await runScheduled('suppression-reconcile');
+    // Assess
+    const state = await stateOf(store, email, (s) => s.suppressions.length > 0);
+    expect(state.suppressions).toMatchObject([{ scope: 'global', reason: 'unsubscribe', source: 'reconcile' }]);
+    expect(state.suppressions[0]?.eventKey).toMatch(/^reconcile:ses:contact:/);
+    expect(state.spellings).toEqual([email]);
+    const updatesBefore = (await sim<SesState>(info.endpoints.sesv2 ?? '', 'state')).calls.UpdateContact ?? 0;
+    const records = await waitFor(async () => {
+      await runScheduled('mailtrap-sync');
+      const r = (await sim<MailtrapState>(info.endpoints.mailtrap ?? '', 'state')).entries.filter((e) => e.email === email);
+      return r.length === 2 ? r : undefined;
+    }, 'Mailtrap unsubscriptions');
+    expect(records.map((r) => r.type)).toEqual(['unsubscription', 'unsubscription']);
+    await runScheduled('ses-sync');
+    expect((await sim<SesState>(info.endpoints.sesv2 ?? '', 'state')).calls.UpdateContact ?? 0).toBe(updatesBefore);
+  });
+
+  it('does not turn our own push of a domain-scoped unsubscribe into a global one', async () => {
+    // Prepare: a link unsubscribe for one domain, pushed to the SES contact list as UnsubscribeAll
+    const email = uniqueEmail('Scoped');
+    const url = unsubscribeUrl(info.httpUrl, mintUnsubscribeToken({ email, domain: 'news.examplesender.com' }, UNSUBSCRIBE_SECRET));
+    expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+    type ContactLists = { contactLists: Array<{ contacts: Array<{ EmailAddress: string; UnsubscribeAll: boolean }> }> };
+    await waitFor(async () => {
+      await runScheduled('ses-sync');
+      const s = await sim<ContactLists>(info.endpoints.sesv2 ?? '', 'state');
+      return s.contactLists.flatMap((l) => l.contacts).some((x) => x.EmailAddress === email && x.UnsubscribeAll);
+    }, 'SES contact opted out');
+    // Act
+    await runScheduled('suppression-reconcile');
+    // Assess
+    expect((await store.get(email))?.suppressions.map((s) => s.scope)).toEqual(['domain:news.examplesender.com']);
+  });
+});
