@@ -4,6 +4,7 @@
  * and the fault queue behind `injectFaults()` / `POST /__sim/faults`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { KEEP_ALIVE_MS } from '../event-sources/http-api.ts';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 
@@ -179,6 +180,8 @@ export async function listen(
       sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
     });
   });
+  // Clients, not the simulator, end idle connections (see KEEP_ALIVE_MS).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
