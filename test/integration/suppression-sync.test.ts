@@ -372,6 +372,9 @@ describe('suppression sync: pull', () => {
   });
 });
 
+// Each CLI call is a fresh Node process (as a user runs it): seconds each on a loaded 2-core machine.
+const CLI_TEST_MS = 180_000;
+
 describe('suppressions CLI', () => {
   it('imports an SES CSV reporting accepted, duplicate and invalid rows by line, and exports it again', async () => {
     // Prepare
@@ -398,7 +401,7 @@ describe('suppressions CLI', () => {
     expect(cli(['suppressions', 'export', '--format', 'ndjson', '--output', out]).code).toBe(0);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toContainEqual(expect.objectContaining({ email: a.toLowerCase(), spelling: a, reason: 'bounce', scope: 'global', source: 'import' }));
-  });
+  }, CLI_TEST_MS);
 
   it('imports a Mailtrap CSV export without pushing it back to Mailtrap, and exports CSV', async () => {
     // Prepare: Mailtrap's export (header, one record per line), one bad row.
@@ -437,7 +440,7 @@ describe('suppressions CLI', () => {
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     expect(lines[0]).toBe('email,spelling,reason,scope,source,since');
     expect(lines).toContain(`${unsub.toLowerCase()},${unsub},unsubscribe,domain:news.examplesender.com/transactional,import,2024-10-11T18:00:00.000Z`);
-  });
+  }, CLI_TEST_MS);
 
   it('adds and removes by hand and lists the address', async () => {
     const email = uniqueEmail('Cli-Add');
@@ -448,5 +451,5 @@ describe('suppressions CLI', () => {
     expect(listed).toContainEqual({ email: email.toLowerCase(), reason: 'unsubscribe', scopes: ['domain:examplesender.com'], sources: ['manual'] });
     const removed = cli(['suppressions', 'remove', email, '--domain', 'examplesender.com']);
     expect(JSON.parse(removed.stdout)).toMatchObject({ removed: true, suppressed: false });
-  });
+  }, CLI_TEST_MS);
 });
