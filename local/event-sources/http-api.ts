@@ -9,8 +9,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 export const API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
-/** Idle keep-alive time of the local HTTP servers (API Gateway's own idle timeout is longer still). */
-export const KEEP_ALIVE_MS = 65_000;
 
 export interface Route {
   method: string;
@@ -153,10 +151,9 @@ export async function startHttpApi(
         });
     });
   });
-  // Longer than any client's idle timeout (undici 4 s, the AWS SDK's agent), so the client
-  // always drops an idle connection first. With Node's 5 s a loaded machine sees the server
-  // close a socket the client is just reusing ("other side closed").
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Longer than any client's idle keep-alive (undici 4 s), so a client never reuses a socket the
+  // server is closing at that moment ("other side closed"; frequent on a loaded machine).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());

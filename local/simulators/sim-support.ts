@@ -4,7 +4,6 @@
  * and the fault queue behind `injectFaults()` / `POST /__sim/faults`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { KEEP_ALIVE_MS } from '../event-sources/http-api.ts';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 
@@ -180,8 +179,10 @@ export async function listen(
       sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
     });
   });
-  // Clients, not the simulator, end idle connections (see KEEP_ALIVE_MS).
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Longer than any client's idle keep-alive (undici 4 s, the AWS SDK's agent), so a client
+  // never reuses a socket the server is closing at that moment ("other side closed"), a race
+  // that a loaded machine's late timers made frequent.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
