@@ -165,9 +165,6 @@ export interface ListeningServer {
  * sockets: both the AWS SDK and the mailtrap SDK keep connections open, and `close()`
  * alone would wait for them.
  */
-/** Idle keep-alive of the local HTTP servers (simulators, HTTP API); API Gateway's is longer still. */
-export const KEEP_ALIVE_MS = 65_000;
-
 export async function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   port: number,
@@ -182,11 +179,10 @@ export async function listen(
       sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
     });
   });
-  // Keep idle connections longer than a client may stall (a test blocked in spawnSync while the
-  // CLI runs): a server closing first makes the client's next request on that socket fail with
-  // "other side closed". The client's own, shorter, keep-alive timer closes them instead.
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.headersTimeout = KEEP_ALIVE_MS + 1000;
+  // Longer than any client's idle keep-alive (undici 4 s, the AWS SDK's agent), so a client
+  // never reuses a socket the server is closing at that moment ("other side closed"), a race
+  // that a loaded machine's late timers made frequent.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
