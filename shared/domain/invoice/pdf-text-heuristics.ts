@@ -385,5 +385,6 @@ export function recogniseInvoiceText(lines: readonly string[]): RecognisedInvoic
     method: 'pdf-text',
     confidence: Math.round(confidence * 100) / 100,
     fieldConfidence,
+    warnings: [],
   };
 }
