@@ -4,6 +4,7 @@
  * the recogniser never depends on pdf.js exception classes.
  */
 import { getDocumentProxy } from 'unpdf';
+import type { PdfPageText, PdfTextRun } from './pdf-layout.ts';
 
 export const MAX_PDF_BYTES = 25 * 1024 * 1024;
 /** Invoices are short; a 500-page catalogue attached to a mail should not stall the pipeline. */
@@ -30,8 +31,8 @@ export interface OpenedPdf {
   readonly pageCount: number;
   /** Files from the /EmbeddedFiles name tree; size caps are the XML parser's job. */
   embeddedFiles(): Promise<EmbeddedFile[]>;
-  /** Text of the first pages, one string per visual line, in reading order top to bottom. */
-  textLines(): Promise<string[]>;
+  /** Positioned text runs of the first pages (at most MAX_TEXT_RUNS in all). */
+  textPages(): Promise<PdfPageText[]>;
   close(): Promise<void>;
 }
 
@@ -58,57 +59,27 @@ interface TextItemLike {
   height?: unknown;
 }
 
-interface PositionedText {
-  str: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+/** Text items read per document; an invoice has a few hundred, a hostile PDF millions. */
+export const MAX_TEXT_RUNS = 20_000;
 
-/**
- * pdf.js returns text runs in content-stream order, which for table layouts is not reading
- * order. Grouping runs by baseline and sorting by x gives "Total   1.190,00 EUR" as one
- * line, which is what the label-based heuristics need.
- */
-function toLines(items: readonly TextItemLike[]): string[] {
-  const runs: PositionedText[] = [];
+function toRuns(items: readonly TextItemLike[], budget: number): PdfTextRun[] {
+  const runs: PdfTextRun[] = [];
   for (const item of items) {
+    if (runs.length >= budget) break;
     if (typeof item.str !== 'string' || !Array.isArray(item.transform)) continue;
-    const [, , , , x, y] = item.transform as number[];
+    const [a, b, , , x, y] = item.transform as number[];
     if (typeof x !== 'number' || typeof y !== 'number') continue;
+    // The font size is the length of the text matrix's x axis (rotation-independent).
+    const scale = typeof a === 'number' && typeof b === 'number' ? Math.hypot(a, b) : 0;
     runs.push({
-      str: item.str,
+      str: item.str.length > 2_000 ? item.str.slice(0, 2_000) : item.str,
       x,
       y,
       width: typeof item.width === 'number' ? item.width : 0,
-      height: typeof item.height === 'number' && item.height > 0 ? item.height : 10,
+      height: typeof item.height === 'number' && item.height > 0 ? item.height : scale,
     });
   }
-  runs.sort((a, b) => b.y - a.y || a.x - b.x);
-
-  const lines: PositionedText[][] = [];
-  for (const run of runs) {
-    const current = lines.at(-1);
-    const anchor = current?.[0];
-    if (current && anchor && Math.abs(anchor.y - run.y) <= Math.max(2, anchor.height * 0.4)) current.push(run);
-    else lines.push([run]);
-  }
-
-  return lines
-    .map((line) => {
-      line.sort((a, b) => a.x - b.x);
-      let text = '';
-      let previousEnd: number | null = null;
-      for (const run of line) {
-        const gap = previousEnd === null ? 0 : run.x - previousEnd;
-        if (previousEnd !== null && gap > run.height * 0.15 && !text.endsWith(' ')) text += ' ';
-        text += run.str;
-        previousEnd = run.x + run.width;
-      }
-      return text.replace(/\s+/g, ' ').trim();
-    })
-    .filter((line) => line !== '');
+  return runs;
 }
 
 export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
@@ -146,14 +117,18 @@ export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
       return files;
     },
 
-    async textLines() {
-      const lines: string[] = [];
-      for (let pageNumber = 1; pageNumber <= Math.min(doc.numPages, MAX_TEXT_PAGES); pageNumber++) {
+    async textPages() {
+      const pages: PdfPageText[] = [];
+      let budget = MAX_TEXT_RUNS;
+      for (let pageNumber = 1; pageNumber <= Math.min(doc.numPages, MAX_TEXT_PAGES) && budget > 0; pageNumber++) {
         const page = await doc.getPage(pageNumber);
+        const [, , , top = 842] = page.view;
         const content = await page.getTextContent();
-        lines.push(...toLines(content.items as TextItemLike[]));
+        const runs = toRuns(content.items as TextItemLike[], budget);
+        budget -= runs.length;
+        pages.push({ height: top, runs });
       }
-      return lines;
+      return pages;
     },
 
     async close() {

@@ -14,7 +14,9 @@ import { MAX_XML_BYTES, looksLikeXml } from './xml-document.ts';
 import { recogniseInvoiceXml } from './structured-invoice.ts';
 import { MAX_PDF_BYTES, PdfDocumentError, hasPdfMagic, openPdf } from './pdf-document.ts';
 import type { EmbeddedFile, OpenedPdf } from './pdf-document.ts';
-import { recogniseInvoiceText } from './pdf-text-heuristics.ts';
+import { isInvoiceLike, recogniseInvoiceLayout } from './pdf-text-heuristics.ts';
+import { layoutFromPages } from './pdf-layout.ts';
+import type { TextLayout } from './pdf-layout.ts';
 
 export interface AttachmentInput {
   bytes: Uint8Array;
@@ -98,18 +100,24 @@ async function recognisePdf(input: AttachmentInput): Promise<RecognitionResult> 
       }
     }
 
-    let lines: string[];
+    let layout: TextLayout;
     try {
-      lines = await pdf.textLines();
+      layout = layoutFromPages(await pdf.textPages());
     } catch (error) {
       problems.push({ code: 'pdf-unreadable', message: `${label}: text cannot be extracted: ${String(error)}` });
       return { invoices: [], problems };
     }
-    if (lines.length === 0) {
+    if (layout.lines.length === 0) {
       problems.push({ code: 'pdf-no-text', message: `${label}: PDF has no extractable text (scanned image?); OCR is not attempted` });
       return { invoices: [], problems };
     }
-    const invoice = recogniseInvoiceText(lines);
+    const invoice = recogniseInvoiceLayout(layout);
+    if (!invoice && isInvoiceLike(layout)) {
+      problems.push({
+        code: 'invoice-like-unrecognised',
+        message: `${label}: reads like an invoice, but neither an invoice number nor a total could be found in its text`,
+      });
+    }
     return { invoices: invoice ? [invoice] : [], problems };
   } finally {
     await pdf.close().catch(() => undefined);
