@@ -4,10 +4,13 @@
  * the recogniser never depends on pdf.js exception classes.
  */
 import { getDocumentProxy } from 'unpdf';
+import type { RecognitionBudget } from './budget.ts';
 
 export const MAX_PDF_BYTES = 25 * 1024 * 1024;
 /** Invoices are short; a 500-page catalogue attached to a mail should not stall the pipeline. */
 export const MAX_TEXT_PAGES = 20;
+
+const CLOSE_TIMEOUT_MS = 2_000;
 
 export type PdfDocumentErrorCode = 'pdf-encrypted' | 'pdf-unreadable';
 
@@ -30,8 +33,13 @@ export interface OpenedPdf {
   readonly pageCount: number;
   /** Files from the /EmbeddedFiles name tree; size caps are the XML parser's job. */
   embeddedFiles(): Promise<EmbeddedFile[]>;
-  /** Text of the first pages, one string per visual line, in reading order top to bottom. */
-  textLines(): Promise<string[]>;
+  /**
+   * Text of the first pages, one string per visual line, in reading order top to bottom.
+   * Reads pdf.js's text stream chunk by chunk, checking the budget's clock and text-item cap
+   * between chunks (RecognitionBudgetError), so one page drawing a huge content stream, or
+   * every page drawing the same one, stops at the budget instead of running for minutes.
+   */
+  textLines(budget: RecognitionBudget): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -146,18 +154,46 @@ export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
       return files;
     },
 
-    async textLines() {
+    async textLines(budget) {
       const lines: string[] = [];
+      let itemCount = 0;
       for (let pageNumber = 1; pageNumber <= Math.min(doc.numPages, MAX_TEXT_PAGES); pageNumber++) {
+        budget.checkTime(`text of page ${pageNumber}`);
         const page = await doc.getPage(pageNumber);
-        const content = await page.getTextContent();
-        lines.push(...toLines(content.items as TextItemLike[]));
+        const reader = (page.streamTextContent() as ReadableStream<{ items: TextItemLike[] }>).getReader();
+        const items: TextItemLike[] = [];
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            itemCount += value.items.length;
+            budget.checkCount(itemCount, budget.limits.pdfTextItems, 'PDF text items');
+            budget.checkTime(`text of page ${pageNumber}`);
+            for (const item of value.items) items.push(item);
+          }
+        } catch (error) {
+          // Keep draining (and dropping) the stream until close() has terminated pdf.js's task:
+          // a stream nobody reads holds that task on backpressure, and destroy() waits for it
+          // forever. (reader.cancel() instead makes pdf.js enqueue into a closed stream and
+          // throw uncaught.)
+          void (async () => {
+            for (;;) if ((await reader.read()).done) return;
+          })().catch(() => undefined);
+          throw error;
+        }
+        lines.push(...toLines(items));
       }
       return lines;
     },
 
     async close() {
-      await doc.loadingTask.destroy();
+      // Never wait forever on pdf.js's teardown: a stuck destroy must not hold the message.
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        timer.unref();
+      });
+      await Promise.race([doc.loadingTask.destroy(), giveUp]).finally(() => clearTimeout(timer));
     },
   };
 }

@@ -56,6 +56,8 @@ export interface RecognisedInvoice {
  * - pdf-unreadable: pdf.js cannot open it (truncated, corrupt)
  * - pdf-no-text: no embedded e-invoice and no extractable text (e.g. a scan; we do no OCR)
  * - embedded-xml-invalid: a PDF carries an e-invoice-named XML file that cannot be used
+ * - recognition-budget-exceeded: recognising it would pass its budget (time, decoded PDF bytes,
+ *   text items, XML elements: shared/domain/invoice/budget.ts); stored, not recognised
  * - recognition-failed: unexpected internal error (a bug); the message has the details
  */
 export type RecognitionProblemCode =
@@ -70,6 +72,7 @@ export type RecognitionProblemCode =
   | 'pdf-unreadable'
   | 'pdf-no-text'
   | 'embedded-xml-invalid'
+  | 'recognition-budget-exceeded'
   | 'recognition-failed';
 
 export interface RecognitionProblem {
