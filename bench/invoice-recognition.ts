@@ -16,6 +16,7 @@ import { generateEInvoiceCorpus } from '../test/fixtures/invoices/e-invoice-corp
 import { emptyScore, formatScore, scoreDocument } from '../test/fixtures/invoices/evaluate-recognition.ts';
 import { openPdf } from '../shared/domain/invoice/pdf-document.ts';
 import { layoutFromPages } from '../shared/domain/invoice/pdf-layout.ts';
+import { RecognitionBudget } from '../shared/domain/invoice/budget.ts';
 import { recogniseInvoiceText } from '../shared/domain/invoice/pdf-text-heuristics.ts';
 
 const runs = Number(process.argv[2] ?? 200);
@@ -105,7 +106,7 @@ for (const c of generatePlainPdfCorpus(plainPdfCount)) {
   const result = await recogniseAttachment({ bytes: c.bytes });
   scoreDocument(positional, c.id, c.expected, result.invoices[0]);
   const pdf = await openPdf(c.bytes);
-  const lines = layoutFromPages(await pdf.textPages()).lines.map((l) => l.text);
+  const lines = layoutFromPages(await pdf.textPages(new RecognitionBudget())).lines.map((l) => l.text);
   await pdf.close();
   scoreDocument(textOnly, c.id, c.expected, recogniseInvoiceText(lines) ?? undefined);
 }

@@ -5,10 +5,13 @@
  */
 import { getDocumentProxy } from 'unpdf';
 import type { PdfPageText, PdfTextRun } from './pdf-layout.ts';
+import type { RecognitionBudget } from './budget.ts';
 
 export const MAX_PDF_BYTES = 25 * 1024 * 1024;
 /** Invoices are short; a 500-page catalogue attached to a mail should not stall the pipeline. */
 export const MAX_TEXT_PAGES = 20;
+
+const CLOSE_TIMEOUT_MS = 2_000;
 
 export type PdfDocumentErrorCode = 'pdf-encrypted' | 'pdf-unreadable';
 
@@ -31,8 +34,13 @@ export interface OpenedPdf {
   readonly pageCount: number;
   /** Files from the /EmbeddedFiles name tree; size caps are the XML parser's job. */
   embeddedFiles(): Promise<EmbeddedFile[]>;
-  /** Positioned text runs of the first pages (at most MAX_TEXT_RUNS in all). */
-  textPages(): Promise<PdfPageText[]>;
+  /**
+   * Positioned text runs of the first pages. Reads pdf.js's text stream chunk by chunk,
+   * checking the budget's clock and text-item cap between chunks (RecognitionBudgetError),
+   * so one page drawing a huge content stream, or every page drawing the same one, stops at
+   * the budget instead of running for minutes.
+   */
+  textPages(budget: RecognitionBudget): Promise<PdfPageText[]>;
   close(): Promise<void>;
 }
 
@@ -59,13 +67,10 @@ interface TextItemLike {
   height?: unknown;
 }
 
-/** Text items read per document; an invoice has a few hundred, a hostile PDF millions. */
-export const MAX_TEXT_RUNS = 20_000;
-
-function toRuns(items: readonly TextItemLike[], budget: number): PdfTextRun[] {
+/** pdf.js text items as runs; how many are read is the budget's cap (pdfTextItems). */
+function toRuns(items: readonly TextItemLike[]): PdfTextRun[] {
   const runs: PdfTextRun[] = [];
   for (const item of items) {
-    if (runs.length >= budget) break;
     if (typeof item.str !== 'string' || !Array.isArray(item.transform)) continue;
     const [a, b, , , x, y] = item.transform as number[];
     if (typeof x !== 'number' || typeof y !== 'number') continue;
@@ -117,22 +122,47 @@ export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
       return files;
     },
 
-    async textPages() {
+    async textPages(budget) {
       const pages: PdfPageText[] = [];
-      let budget = MAX_TEXT_RUNS;
-      for (let pageNumber = 1; pageNumber <= Math.min(doc.numPages, MAX_TEXT_PAGES) && budget > 0; pageNumber++) {
+      let itemCount = 0;
+      for (let pageNumber = 1; pageNumber <= Math.min(doc.numPages, MAX_TEXT_PAGES); pageNumber++) {
+        budget.checkTime(`text of page ${pageNumber}`);
         const page = await doc.getPage(pageNumber);
         const [, , , top = 842] = page.view;
-        const content = await page.getTextContent();
-        const runs = toRuns(content.items as TextItemLike[], budget);
-        budget -= runs.length;
+        const reader = (page.streamTextContent() as ReadableStream<{ items: TextItemLike[] }>).getReader();
+        const runs: PdfTextRun[] = [];
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            itemCount += value.items.length;
+            budget.checkCount(itemCount, budget.limits.pdfTextItems, 'PDF text items');
+            budget.checkTime(`text of page ${pageNumber}`);
+            for (const run of toRuns(value.items)) runs.push(run);
+          }
+        } catch (error) {
+          // Keep draining (and dropping) the stream until close() has terminated pdf.js's task:
+          // a stream nobody reads holds that task on backpressure, and destroy() waits for it
+          // forever. (reader.cancel() instead makes pdf.js enqueue into a closed stream and
+          // throw uncaught.)
+          void (async () => {
+            for (;;) if ((await reader.read()).done) return;
+          })().catch(() => undefined);
+          throw error;
+        }
         pages.push({ height: top, runs });
       }
       return pages;
     },
 
     async close() {
-      await doc.loadingTask.destroy();
+      // Never wait forever on pdf.js's teardown: a stuck destroy must not hold the message.
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        timer.unref();
+      });
+      await Promise.race([doc.loadingTask.destroy(), giveUp]).finally(() => clearTimeout(timer));
     },
   };
 }

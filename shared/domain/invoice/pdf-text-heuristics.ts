@@ -22,16 +22,17 @@ import { isValidIban } from './iban.ts';
 import { isoDate } from './values.ts';
 import { layoutFromLines } from './pdf-layout.ts';
 import type { LayoutLine, Segment, TextLayout } from './pdf-layout.ts';
+import { RECOGNITION_LIMITS } from './budget.ts';
 
 interface Guess {
   value: string;
   confidence: number;
 }
 
-/** Longer segments are cut before any pattern looks at them. */
-const MAX_SEGMENT_CHARS = 400;
-/** Lines considered; invoices that matter fit in far fewer. */
-const MAX_LINES = 3_000;
+/** Longer segments are cut before any pattern looks at them (RECOGNITION_LIMITS.lineChars). */
+const MAX_SEGMENT_CHARS = RECOGNITION_LIMITS.lineChars;
+/** Lines considered (RECOGNITION_LIMITS.textLines); invoices that matter fit in far fewer. */
+const MAX_LINES = RECOGNITION_LIMITS.textLines;
 
 // ---------------------------------------------------------------- document kind
 
@@ -45,16 +46,91 @@ const OTHER_DOCUMENT_KEYWORD =
 // ---------------------------------------------------------------- amounts
 
 /**
- * Amounts with exactly two decimals (totals are printed that way): 1.234,56 / 1,234.56 /
- * 1 234,56 / 1'234.56 / 1234.56, and Indian grouping 1,23,456.78.
+ * Amounts with exactly two decimals; totals on invoices are always printed that way. The
+ * matches are exactly those of
+ *   /(?<![\d.,])([-−]?)(\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)([.,])(\d{2})(?![\d.,]?\d)/g
+ * (the unit test holds that pattern and compares), but found in linear time: the pattern
+ * backtracks through the whole digit-group chain from every group start, so a 200 kB line of
+ * "123 123 123 …" (a few hundred bytes of deflated PDF) took it minutes. Here one right-to-left
+ * pass precomputes, per position, the digit run, the group chain and the furthest place in
+ * that chain where a decimal tail fits; every start is then decided in constant time.
  */
-const AMOUNT =
-  /(?<![\d.,'])([-−]?)(\d{1,2}(?:,\d{2})+,\d{3}|\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)([.,])(\d{2})(?![\d]|[.,]\d)/g;
+/** Indian lakh/crore grouping; the repetition is bounded, so each start costs constant work. */
+const LAKH_AMOUNT = /(?<![\d.,])([-−]?)(\d{1,2}(?:,\d{2}){1,6},\d{3})\.(\d{2})(?![\d]|[.,]\d)/g;
+const LAKH_AMOUNT_ONE = new RegExp(`^${LAKH_AMOUNT.source}$`);
+
+interface AmountMatch {
+  sign: string;
+  integerPart: string;
+  decimalSeparator: string;
+  decimals: string;
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+const isDecimalSeparator = (c: number): boolean => c === 0x2e || c === 0x2c; // . ,
+const isGroupSeparator = (c: number): boolean => c === 0x2e || c === 0x2c || c === 0x27 || c === 0xa0 || c === 0x202f || c === 0x20;
+
+export function amountMatches(line: string): AmountMatch[] {
+  const n = line.length;
+  const at = (i: number): number => (i < n ? line.charCodeAt(i) : -1);
+  // tail(q): [.,]\d{2} at q, not followed by a digit or by [.,] and a digit.
+  const tail = (q: number): boolean =>
+    isDecimalSeparator(at(q)) && isDigit(at(q + 1)) && isDigit(at(q + 2)) && !isDigit(at(q + 3)) && !(isDecimalSeparator(at(q + 3)) && isDigit(at(q + 4)));
+  const run = new Int32Array(n + 5); // digits starting at i
+  const groups = new Int32Array(n + 5); // consecutive "S\d{3}" groups starting at i
+  const furthest = new Int32Array(n + 5).fill(-1); // furthest tail position in the chain from i (i itself included)
+  for (let i = n - 1; i >= 0; i--) {
+    run[i] = isDigit(at(i)) ? 1 + run[i + 1]! : 0;
+    groups[i] = isGroupSeparator(at(i)) && isDigit(at(i + 1)) && isDigit(at(i + 2)) && isDigit(at(i + 3)) ? 1 + groups[i + 4]! : 0;
+  }
+  for (let i = n; i >= 0; i--) {
+    const further = groups[i]! >= 1 ? furthest[i + 4]! : -1;
+    furthest[i] = further >= 0 ? further : tail(i) ? i : -1;
+  }
+
+  const out: AmountMatch[] = [];
+  for (let i = 0; i < n; ) {
+    if (i > 0 && (isDigit(at(i - 1)) || isDecimalSeparator(at(i - 1)))) {
+      i++;
+      continue;
+    }
+    const c = at(i);
+    const p = c === 0x2d || c === 0x2212 ? i + 1 : i; // - or −
+    const r = run[p] ?? 0;
+    let q = -1;
+    if (r >= 1) {
+      // \d{1,3}(?:S\d{3})+ can only take the whole run (a shorter one leaves a digit where S must be).
+      if (r <= 3 && groups[p + r]! >= 1) q = furthest[p + r + 4]!;
+      // \d+ can only end where the run ends (the tail needs [.,] there).
+      if (q < 0 && tail(p + r)) q = p + r;
+    }
+    if (q < 0) {
+      i++;
+      continue;
+    }
+    out.push({ sign: line.slice(i, p), integerPart: line.slice(p, q), decimalSeparator: line[q]!, decimals: line.slice(q + 1, q + 3) });
+    i = q + 3;
+  }
+  return out;
+}
 
 export function amountsIn(text: string): string[] {
   const out: string[] = [];
-  for (const match of text.matchAll(AMOUNT)) {
-    const [, sign = '', integerPart = '', decimalSeparator = '', decimals = ''] = match;
+  // Indian grouping first (1,23,456.78, which three-digit groups do not cover), then the
+  // linear scanner on the text between those.
+  const pieces: string[] = [];
+  let from = 0;
+  for (const match of text.matchAll(LAKH_AMOUNT)) {
+    pieces.push(text.slice(from, match.index), match[0]);
+    from = match.index + match[0].length;
+  }
+  pieces.push(text.slice(from));
+  const matches = pieces.flatMap((piece, i) => {
+    if (i % 2 === 0) return amountMatches(piece);
+    const lakh = LAKH_AMOUNT_ONE.exec(piece)!;
+    return [{ sign: lakh[1] ?? '', integerPart: lakh[2]!, decimalSeparator: '.', decimals: lakh[3]! }];
+  });
+  for (const { sign, integerPart, decimalSeparator, decimals } of matches) {
     const groupSeparators = integerPart.replace(/\d/g, '');
     if (groupSeparators.includes(decimalSeparator)) continue; // "1.234.56" is not a number
     out.push(`${sign === '' ? '' : '-'}${integerPart.replace(/\D/g, '')}.${decimals}`);

@@ -6,6 +6,7 @@
 import type { InvoiceFormat, RecognisedInvoice, RecognitionProblem, RecognitionWarning } from './types.ts';
 import { INVOICE_FIELDS } from './types.ts';
 import { XmlDocumentError, parseXmlDocument } from './xml-document.ts';
+import type { RecognitionBudget } from './budget.ts';
 import { extractUbl, isUblRoot } from './ubl.ts';
 import { ciiDialectOf, extractCii } from './cii.ts';
 import type { StructuredInvoiceData } from './structured-data.ts';
@@ -51,10 +52,11 @@ function isXrechnung(data: StructuredInvoiceData): boolean {
   return (data.specificationId ?? '').toLowerCase().includes('xrechnung');
 }
 
-export function recogniseInvoiceXml(bytes: Uint8Array, embedding?: EmbeddingContext): XmlRecognition {
+/** Throws RecognitionBudgetError (never an XML problem) when the document is over `budget`. */
+export function recogniseInvoiceXml(bytes: Uint8Array, embedding?: EmbeddingContext, budget?: RecognitionBudget): XmlRecognition {
   let root;
   try {
-    root = parseXmlDocument(bytes);
+    root = parseXmlDocument(bytes, budget);
   } catch (error) {
     if (error instanceof XmlDocumentError) return { invoice: null, problems: [{ code: error.code, message: error.message }] };
     throw error;

@@ -70,6 +70,8 @@ export type RecognitionWarning = EinvoiceIncompleteWarning;
  * - embedded-xml-invalid: a PDF carries an e-invoice-named XML file that cannot be used
  * - invoice-like-unrecognised: a plain PDF reads like an invoice (invoice words with an amount,
  *   IBAN or invoice number) but too little of it was found to record an invoice
+ * - recognition-budget-exceeded: recognising it would pass its budget (time, decoded PDF bytes,
+ *   text items, XML elements: shared/domain/invoice/budget.ts); stored, not recognised
  * - recognition-failed: unexpected internal error (a bug); the message has the details
  */
 export type RecognitionProblemCode =
@@ -84,6 +86,7 @@ export type RecognitionProblemCode =
   | 'pdf-no-text'
   | 'embedded-xml-invalid'
   | 'invoice-like-unrecognised'
+  | 'recognition-budget-exceeded'
   | 'recognition-failed';
 
 export interface RecognitionProblem {
