@@ -230,8 +230,9 @@ function startsWithDate(text: string, order: DayOrder): boolean {
 
 function datesAt(text: string, order: DayOrder): Array<{ at: number; date: FoundDate }> {
   const found: Array<{ at: number; date: FoundDate }> = [];
-  for (const m of text.matchAll(/(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)/g)) {
-    const iso = isoDate(Number(m[1]), Number(m[2]), Number(m[3]));
+  // Year first: 2024-03-15, 2024/03/15, 2024.03.15 (compact 20240315 is too easily a number).
+  for (const m of text.matchAll(/(?<![\d.\/-])(\d{4})([-\/.])(\d{1,2})\2(\d{1,2})(?![\d]|[.\/-]\d)/g)) {
+    const iso = isoDate(Number(m[1]), Number(m[3]), Number(m[4]));
     if (iso) found.push({ at: m.index, date: { iso, ambiguous: false } });
   }
   for (const m of text.matchAll(/(?<![\d.\/-])(\d{1,2})([./-])\s?(\d{1,2})\2\s?(\d{4}|\d{2})(?![\d]|[.\/-]\d)/g)) {
@@ -356,6 +357,18 @@ class Page {
     if (places.includes('right') && next) {
       const right = read(clip(next.text));
       if (right !== null) return { value: right, place: 'right', hit, lineIndex: hit.lineIndex };
+    }
+    const labelCell = line.segments[hit.segmentIndex]!;
+    if (places.includes('right') && !next) {
+      // A value in another font size sits on a slightly different baseline: the nearest
+      // segment to the right on a neighbouring line within 0.7 line heights.
+      for (const i of [hit.lineIndex - 1, hit.lineIndex + 1]) {
+        const other = this.lines[i];
+        if (!other || other.page !== line.page || Math.abs(other.top - line.top) > Math.max(line.height, other.height) * 0.7) continue;
+        const cell = other.segments.find((s) => s.x >= labelCell.right - 2 && s.x - labelCell.right < 250);
+        const value = cell ? read(clip(cell.text)) : null;
+        if (value !== null) return { value, place: 'right', hit, lineIndex: i };
+      }
     }
     if (!places.includes('below')) return null;
     const labelSegment = line.segments[hit.segmentIndex]!;

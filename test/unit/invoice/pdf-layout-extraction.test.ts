@@ -116,6 +116,7 @@ describe('dates', () => {
     ['5 maart 2024', '2024-03-05'],
     ['1er mars 2024', '2024-03-01'],
     ['Mar 03, 2024', '2024-03-03'],
+    ['2024/03/15', '2024-03-15'],
   ])('reads the issue date %s', (printed, iso) => {
     const invoice = recogniseInvoiceText(['INVOICE', `Invoice No: 77-A`, `Invoice Date: ${printed}`, 'Total 10.00 EUR']);
 
@@ -213,6 +214,18 @@ describe('labels and values placed by layout', () => {
       totalWithVat: '1210.00',
       currency: 'EUR',
     });
+  });
+
+  it('reads a value printed larger, on a slightly different baseline, to the right of its label', async () => {
+    const { invoice } = await recognise([
+      at(57, 60, 'Rechnung', 18),
+      at(360, 150, 'Rechnungsnummer', 7),
+      at(450, 153, 'RE-2024-991', 11),
+      at(340, 400, 'Gesamtbetrag'),
+      at(480, 400, '1.190,00 €'),
+    ]);
+
+    expect(invoice?.invoiceNumber).toBe('RE-2024-991');
   });
 
   it('reads values stacked under their label (French)', async () => {
