@@ -480,7 +480,7 @@ const DUE_DATE_LABEL = new RegExp(
 );
 /** Lines about something other than the invoice's own date. */
 const NOT_ISSUE_DATE_CONTEXT =
-  /(order|bestell|auftrag|commande|pedido|ordine|bestel|deliver|liefer|leistung|livraison|entrega|consegna|lever|ship|versand|service|period|zeitraum|p[ée]riode|periodo|from|bis\b|until|to\b|birth|geburt|valid|gültig)/i;
+  /(order|bestell|auftrag|commande|pedido|ordine|bestel|deliver|liefer|leistung|livraison|entrega|consegna|lever|ship|versand|service|supply|prestation|period|zeitraum|p[ée]riode|periodo|from|bis\b|until|to\b|birth|geburt|valid|gültig|print|druck|created|erstellt)/i;
 
 const NET_OR_TAX_ONLY =
   /(?<![\p{L}])(netto|net|nettobetrag|zwischensumme|subtotal|sub-total|subtotaal|ht|excl|exkl|excluding|imponibile|base\s?imponible|mwst|ust|vat|tax|steuer|tva|btw|iva|rabatt|discount|skonto|remise|korting|descuento|sconto|shipping|versand|frais|port)(?![\p{L}])/iu;
@@ -547,7 +547,7 @@ const AMOUNT_DUE_LABEL = new RegExp(
   'i',
 );
 const PREPAID =
-  /(?<![\p{L}])(paid|bezahlt|gezahlt|anzahlung|prepaid|deposit|payé|acompte|aanbetaling|reeds\s?betaald|anticipo|pagado|acconto|già\s?pagato|credit\s?applied)(?![\p{L}])/iu;
+  /(?<![\p{L}])(paid|payments?\s?(?:received|made)|payments?\s?\/\s?credits?|bezahlt|gezahlt|anzahlung|abschlag\p{L}{0,10}|geleistet\p{L}{0,3}|prepaid|deposit|payé|versé|acompte|aanbetaling|reeds\s?betaald|anticipo|pagado|acconto|già\s?pagato|credit\s?applied)(?![\p{L}])/iu;
 
 const VAT_ID_LABEL = new RegExp(
   [
@@ -570,7 +570,7 @@ const VAT_ID_LABEL = new RegExp(
 );
 /** Words that put a value on the buyer's side of the page. */
 const BUYER_CONTEXT =
-  /(?<![\p{L}])(ihre|ihr|your|kunde\p{L}{0,3}|customer|buyer|client\p{L}{0,2}|cliente|klant|uw|vs\.|vostr\p{L}|votre|su|empfänger|destinatari\p{L}|acheteur|käufer|koper|comprador|acquirente|bill\s?to|ship\s?to|sold\s?to|billing|shipping)(?![\p{L}])/iu;
+  /(?<![\p{L}])(ihre|ihr|ihrem|ihren|ihres|your|kunde\p{L}{0,3}|customer|buyer|client\p{L}{0,2}|cliente|klant|uw|vs\.|vostr\p{L}|votre|su|empfänger|destinatari\p{L}|acheteur|käufer|koper|comprador|acquirente|bill\s?to|ship\s?to|sold\s?to|billing|shipping)(?![\p{L}])/iu;
 
 const BUYER_BLOCK_LABEL = new RegExp(
   [
@@ -826,7 +826,9 @@ function findIssueDate(page: Page, order: { order: DayOrder; proven: boolean }):
   for (const hit of page.hits(GENERIC_DATE_LABEL)) {
     const text = segmentText(page, hit);
     const before = text.slice(0, Math.max(0, text.length - hit.after.length - hit.label.length));
-    if (DUE_DATE_LABEL.test(text) || NOT_ISSUE_DATE_CONTEXT.test(before + hit.label)) continue;
+    // The words between the label and its value count too: "Date of supply: ...".
+    const labelWords = hit.after.split(/\d/)[0] ?? '';
+    if (DUE_DATE_LABEL.test(text) || NOT_ISSUE_DATE_CONTEXT.test(before + hit.label + labelWords)) continue;
     if (hit.label.toLowerCase() === 'le' && before.trim() !== '') continue;
     const found = page.valueOf(hit, read);
     if (found) return { value: found.value.iso, confidence: 0.8 * PLACE_CONFIDENCE[found.place] * scale(found.value) };
@@ -843,6 +845,8 @@ function findIssueDate(page: Page, order: { order: DayOrder; proven: boolean }):
   return null;
 }
 
+const CASH_DISCOUNT = /(skonto|cash\s?discount|early\s?payment|escompte|korting|descuento|sconto)/i;
+
 const PAYMENT_TERM_DAYS =
   /(?:innerhalb\s(?:von\s)?|within\s|net\s|netto\s|binnen\s|sous\s|à\s|a\s|entro\s)(\d{1,3})\s?(?:tagen|tage|days|dagen|jours|días|dias|giorni)/i;
 
@@ -851,7 +855,9 @@ function findDueDate(page: Page, issueDate: Guess | null, order: { order: DayOrd
   const explicit = page.first(DUE_DATE_LABEL, read);
   if (explicit) {
     const scale = explicit.value.ambiguous && !order.proven ? 0.85 : 1;
-    return { value: explicit.value.iso, confidence: 0.88 * PLACE_CONFIDENCE[explicit.place] * scale };
+    // "Zahlbar bis 10.03. mit 2 % Skonto, bis 31.03. netto": two dates, which one is BT-9?
+    const discount = CASH_DISCOUNT.test(page.lines[explicit.hit.lineIndex]!.text) ? 0.65 : 1;
+    return { value: explicit.value.iso, confidence: 0.88 * PLACE_CONFIDENCE[explicit.place] * scale * discount };
   }
   if (!issueDate) return null;
   for (const line of page.lines) {
@@ -932,6 +938,8 @@ function findCurrency(page: Page, totalContext: string | null, sellerCountry: st
   return { value: best[0], confidence: (unanimous ? 0.85 : 0.6) * best[1].certainty };
 }
 
+const DIRECT_DEBIT = /(lastschrift|abbuchung|direct\s?debit|pr[ée]l[èe]vement|domicili[ëe]ring|incasso|adeudo|domiciliaci[óo]n|addebito|mandat|mandate)/i;
+
 const IBAN_CANDIDATE = /(?<![A-Z0-9])[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{1,4}){3,8}/g;
 
 function findIban(page: Page, regions: Regions): Guess | null {
@@ -949,7 +957,9 @@ function findIban(page: Page, regions: Regions): Guess | null {
           const candidate = compact.slice(0, length);
           if (!isValidIban(candidate)) continue;
           const labelled = /IBAN/.test(text) || /IBAN/i.test(line.segments[segmentIndex - 1]?.text ?? '');
-          if (buyerSide) fallback ??= { value: candidate, confidence: 0.3 };
+          // A SEPA direct debit names the account to be debited: the buyer's.
+          const debit = DIRECT_DEBIT.test(line.text) || DIRECT_DEBIT.test(page.lines[lineIndex - 1]?.text ?? '');
+          if (buyerSide || debit) fallback ??= { value: candidate, confidence: 0.3 };
           else return { value: candidate, confidence: labelled ? 0.95 : 0.85 };
           break;
         }
@@ -960,11 +970,18 @@ function findIban(page: Page, regions: Regions): Guess | null {
 }
 
 function findSellerVatId(page: Page, regions: Regions): Guess | null {
+  const labelled: Array<Found<string>> = [];
   for (const hit of page.hits(VAT_ID_LABEL)) {
     const text = segmentText(page, hit);
     if (isBuyerSegment(regions, hit.lineIndex, hit.segmentIndex) || BUYER_CONTEXT.test(text.slice(0, text.length - hit.after.length))) continue;
     const found = page.valueOf(hit, vatIdToken);
-    if (found) return { value: found.value, confidence: 0.9 * PLACE_CONFIDENCE[found.place] };
+    if (found) labelled.push(found);
+  }
+  const first = labelled[0];
+  if (first) {
+    // Two different ids under neutral labels: one is probably the customer's.
+    const distinct = new Set(labelled.map((f) => f.value)).size;
+    return { value: first.value, confidence: (distinct > 1 ? 0.6 : 0.9) * PLACE_CONFIDENCE[first.place] };
   }
   // An id of a known shape outside the buyer's block, unlabelled.
   for (const [lineIndex, line] of page.lines.entries()) {
@@ -987,8 +1004,10 @@ function findBuyerReference(page: Page): Guess | null {
 const NAME_SEPARATOR = /\s[·•|–]\s|\s-\s|,\s(?=\d)/;
 
 /** The part of a segment that names a company: the piece with the legal form, up to it. */
+const BANK_WORD = /(?<![\p{L}])(bank|banque|banca|banco|sparkasse|volksbank|raiffeisen\p{L}{0,10}|kasse|cr[ée]dit|paypal|stripe)(?![\p{L}])/iu;
+
 function companyName(text: string): string | null {
-  const piece = text.split(NAME_SEPARATOR).find((p) => LEGAL_FORM.test(p));
+  const piece = text.split(NAME_SEPARATOR).find((p) => LEGAL_FORM.test(p) && !BANK_WORD.test(p));
   if (!piece) return null;
   const trimmed = piece.replace(/^[\s:]+|[\s,;:]+$/g, '');
   if (trimmed.length < 3 || trimmed.length > 80 || !/\p{L}{2}/u.test(trimmed.replace(LEGAL_FORM, ''))) return null;
@@ -1138,7 +1157,7 @@ export function recogniseInvoiceLayout(layout: TextLayout): RecognisedInvoice | 
   let amountDue: Guess | null = totals.due?.guess ?? null;
   if (!amountDue && total) {
     // Nothing labelled as due: what is payable is the total, unless something was prepaid.
-    amountDue = { value: total.value, confidence: totals.prepaid ? 0.3 : Math.min(0.85, total.confidence * 0.9) };
+    amountDue = { value: total.value, confidence: totals.prepaid ? 0.3 : Math.min(0.85, total.confidence * 0.85) };
   }
   const issueDate = findIssueDate(page, order);
 

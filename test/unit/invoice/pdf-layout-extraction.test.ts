@@ -263,6 +263,41 @@ describe('labels and values placed by layout', () => {
   });
 });
 
+describe('values that look right but are not vouched for', () => {
+  it('a due date next to a cash discount, a direct-debit IBAN and two different neutral VAT ids stay below 0.8', () => {
+    const invoice = recogniseInvoiceText([
+      'Rechnung',
+      'Rechnungsnummer: RE-5',
+      'Rechnungsdatum: 01.03.2024',
+      'Zahlbar bis 10.03.2024 mit 2 % Skonto, bis 31.03.2024 netto',
+      'Gesamtbetrag 119,00 EUR',
+      'Der Betrag wird per SEPA-Lastschrift abgebucht von IBAN DE02 1203 0000 0000 2020 51',
+      'USt-IdNr. DE 123 456 789',
+      'USt-IdNr. DE 987 654 321',
+    ]);
+
+    expect(invoice?.fieldConfidence.dueDate).toBeLessThan(0.8);
+    expect(invoice?.fieldConfidence.iban).toBeLessThan(0.8);
+    expect(invoice?.fieldConfidence.sellerVatId).toBeLessThan(0.8);
+    expect(invoice?.fieldConfidence.invoiceNumber).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('the bank named next to the IBAN in the footer is not the seller', async () => {
+    const { invoice } = await recognise([
+      at(57, 60, 'Rechnung', 16),
+      at(57, 100, 'Rechnungsnummer: RE-77'),
+      at(340, 300, 'Gesamtbetrag'),
+      at(480, 300, '119,00 EUR'),
+      at(57, 770, 'Alpen Technik GmbH', 7),
+      at(57, 780, 'USt-IdNr. DE 123 456 789', 7),
+      at(300, 770, 'Deutsche Bank AG', 7),
+      at(300, 780, 'IBAN DE02 1203 0000 0000 2020 51', 7),
+    ]);
+
+    expect(invoice?.sellerName).toBe('Alpen Technik GmbH');
+  });
+});
+
 describe('invoice-like PDFs that yield no invoice', () => {
   it('are recorded as invoice-like-unrecognised instead of vanishing', async () => {
     const bytes = buildMinimalPdf({ pages: [['Invoice', 'Thank you for your order of 12 items.', 'IBAN DE02 1203 0000 0000 2020 51']] });
