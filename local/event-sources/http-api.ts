@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { KEEP_ALIVE_MS } from '../simulators/sim-support.ts';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 export const API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
@@ -151,7 +152,8 @@ export async function startHttpApi(
         });
     });
   });
-  server.keepAliveTimeout = 5000;
+  // Longer than a blocked client may sit on an idle socket (see KEEP_ALIVE_MS in sim-support).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());

@@ -33,9 +33,7 @@ function event(file: string, overrides: Record<string, unknown> = {}) {
 }
 
 async function post(body: string | Buffer, opts: { secret?: string | null; contentType?: string } = {}) {
-  // A fresh connection per request: the CLI steps below block this thread (spawnSync) past the
-  // server's keep-alive timeout, and a reused socket the server has closed fails the next POST.
-  const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json', connection: 'close' };
+  const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' };
   if (opts.secret !== null) headers['mailtrap-signature'] = signMailtrapBody(Buffer.from(body), opts.secret ?? WEBHOOK_SECRET);
   const response = await fetch(url, { method: 'POST', headers, body });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
