@@ -14,7 +14,8 @@ import type { SuppressionScope } from './feedback-event.ts';
 import {
   applyManualSuppression,
   GLOBAL_SCOPE,
-  scopeKey,
+  manualScopeKey,
+  scopeClearedAt,
   type AddressState,
   type Decision,
   type PolicyConfig,
@@ -34,7 +35,8 @@ export interface ProviderEntry {
 
 export function fromSesEntry(e: { EmailAddress: string; Reason: string; LastUpdateTime?: Date | string | undefined }): ProviderEntry | undefined {
   if (e.Reason !== 'BOUNCE' && e.Reason !== 'COMPLAINT') return undefined;
-  const at = e.LastUpdateTime ? new Date(e.LastUpdateTime).toISOString() : new Date(0).toISOString();
+  const t = e.LastUpdateTime ? new Date(e.LastUpdateTime).getTime() : Number.NaN;
+  const at = new Date(Number.isNaN(t) ? 0 : t).toISOString();
   return {
     provider: 'ses',
     email: e.EmailAddress,
@@ -73,26 +75,26 @@ export function fromMailtrapRecord(r: MailtrapRecordLike): ProviderEntry | undef
   };
 }
 
-function ms(iso: string | null | undefined): number {
-  const t = iso ? Date.parse(iso) : Number.NaN;
-  return Number.isNaN(t) ? 0 : t;
-}
-
 export function decideReconcile(current: AddressState | undefined, entry: ProviderEntry, policy?: PolicyConfig): Decision {
-  const scope = entry.reason === 'unsubscribe' || entry.scope ? scopeKey(entry.scope) : GLOBAL_SCOPE;
+  const scope = manualScopeKey(entry.reason, entry.scope);
   const held = current?.suppressions ?? [];
   if (held.some((s) => s.scope === scope || s.scope === GLOBAL_SCOPE)) {
     return { outcome: 'no-change', added: [], why: `already suppressed (${scope})` };
   }
-  const at = ms(entry.at);
-  if (current?.clearedAt && ms(current.clearedAt) >= at) {
-    return { outcome: 'no-change', added: [], why: 'removed by a person after the provider recorded it' };
+  // The same rule as a late provider event: a person's removal of this scope (or of every
+  // scope) after the provider recorded the entry wins; our delete has not reached it yet.
+  const cleared = scopeClearedAt(current, scope);
+  if (cleared !== null && ms(cleared) >= ms(entry.at)) {
+    return { outcome: 'no-change', added: [], why: `${scope === GLOBAL_SCOPE || cleared === current?.clearedAt ? 'removed' : `scope ${scope} removed`} by a person after the provider recorded it` };
   }
-  const removedScope = current?.history.some((h) => h.kind === 'removed' && h.type === `removed:${scope}` && ms(h.at) >= at);
-  if (removedScope) return { outcome: 'no-change', added: [], why: `scope ${scope} removed after the provider recorded it` };
   return applyManualSuppression(
     current,
     { email: entry.email, reason: entry.reason, scope: entry.scope, at: entry.at, source: 'reconcile', key: entry.key },
     policy,
   );
+}
+
+function ms(iso: string): number {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : t;
 }

@@ -78,6 +78,16 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+/**
+ * A CSV cell for a file people open in a spreadsheet: a cell starting with `=`, `+`, `-`,
+ * `@`, tab or CR would run as a formula (CSV injection, OWASP), so it gets a leading `'`,
+ * which spreadsheets show as text. Only for the export people read: the CSV SES imports
+ * (ses-sync) must carry the address exactly.
+ */
+export function spreadsheetCsvField(value: string): string {
+  return csvField(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+}
+
 const headerName = (h: string) => h.trim().toLowerCase().replace(/[\s-]+/g, '_');
 
 export function detectFormat(text: string): ImportFormat {
@@ -93,11 +103,17 @@ function sesReason(value: unknown): SuppressionReason | undefined {
   return v === 'BOUNCE' ? 'bounce' : v === 'COMPLAINT' ? 'complaint' : undefined;
 }
 
-function isoOrUndefined(value: unknown): string | undefined {
-  if (typeof value === 'number') return new Date(value > 1e12 ? value : value * 1000).toISOString();
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
+/** Absent -> undefined; present but not a time a Date can hold (`1e300`, `"soon"`) -> null, so the row is refused with its line. */
+function isoOrUndefined(value: unknown): string | undefined | null {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') {
+    const t = new Date(Math.abs(value) > 1e12 ? value : value * 1000).getTime();
+    return Number.isFinite(t) ? new Date(t).toISOString() : null;
+  }
+  if (typeof value !== 'string') return null;
+  if (value.trim() === '') return undefined;
   const t = Date.parse(value);
-  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
 }
 
 const MAILTRAP_TYPES: Record<string, SuppressionReason> = {
@@ -136,7 +152,9 @@ function parseSesJsonLine(line: string): LineResult {
   if (typeof email !== 'string' || !isEmailAddress(email)) return { invalid: 'emailAddress missing or not an email address' };
   const r = sesReason(o.reason ?? o.Reason);
   if (!r) return { invalid: 'reason must be BOUNCE or COMPLAINT' };
-  return { row: { email: email.trim(), reason: r, at: isoOrUndefined(o.lastUpdateTime ?? o.LastUpdateTime) } };
+  const at = isoOrUndefined(o.lastUpdateTime ?? o.LastUpdateTime);
+  if (at === null) return { invalid: 'lastUpdateTime is not a valid date' };
+  return { row: { email: email.trim(), reason: r, at } };
 }
 
 function mailtrapLineParser(header: string[]): (line: string) => LineResult {
@@ -159,12 +177,14 @@ function mailtrapLineParser(header: string[]): (line: string) => LineResult {
     const stream = streamRaw === 'transactional' || streamRaw === 'bulk' ? streamRaw : undefined;
     // Bounces and complaints say something about the address itself: global, as the webhook maps them.
     const scoped = (reason === 'unsubscribe' || reason === 'manual') && domain !== '';
+    // Mailtrap's export date format is not documented: an unreadable date is dropped, not the row.
+    const at = iCreated >= 0 ? (isoOrUndefined(f[iCreated]) ?? undefined) : undefined;
     return {
       row: {
         email: email.trim(),
         reason,
         scope: scoped ? { domain, ...(stream ? { stream } : {}) } : undefined,
-        at: iCreated >= 0 ? isoOrUndefined(f[iCreated]) : undefined,
+        at,
       },
     };
   };
@@ -238,6 +258,6 @@ export function exportLines(state: AddressState, format: ExportFormat): string[]
     if (format === 'ndjson') {
       return JSON.stringify({ email: state.email, spelling, reason: s.reason, scope: s.scope, source: s.source, since: s.since });
     }
-    return [state.email, spelling, s.reason, s.scope, s.source, s.since].map(csvField).join(',');
+    return [state.email, spelling, s.reason, s.scope, s.source, s.since].map(spreadsheetCsvField).join(',');
   });
 }

@@ -8,7 +8,7 @@
  */
 import type { FeedbackEvent, FeedbackKind, FeedbackSource, SuppressionScope } from './feedback-event.ts';
 import { createHash } from 'node:crypto';
-import { normaliseEmail } from './email-address.ts';
+import { normaliseEmail, spellingOf } from './email-address.ts';
 
 /**
  * Event keys are remembered as 96-bit digests: a full SES key is ~90 bytes and the item is
@@ -30,14 +30,22 @@ export interface PolicyConfig {
   dedupeLimit: number;
   /** Spellings of one address kept (SES matches exact case). */
   spellingLimit: number;
+  /** Scopes whose removal by a person is remembered (newest kept; a full removal covers all). */
+  scopeClearLimit: number;
 }
 
+/**
+ * The one statement of the policy's defaults. `SOFT_BOUNCE_THRESHOLD` and
+ * `SOFT_BOUNCE_WINDOW_DAYS` (shared/config.ts `policyFromEnv`) override the first two and
+ * default to these values.
+ */
 export const DEFAULT_POLICY: PolicyConfig = {
   softBounceThreshold: 3,
   softBounceWindowDays: 7,
   historyLimit: 20,
   dedupeLimit: 50,
   spellingLimit: 5,
+  scopeClearLimit: 32,
 };
 
 export interface ScopeEntry {
@@ -64,13 +72,26 @@ export interface SoftBounceMark {
   key: string;
 }
 
+/** A person lifted one scope at `at`: suppressing events and provider entries older than it do not bring it back. */
+export interface ScopeClear {
+  scope: string;
+  at: string;
+}
+
 export interface AddressState {
   email: string;
   spellings: string[];
   suppressions: ScopeEntry[];
   softBounces: SoftBounceMark[];
   lastDeliveryAt: string | null;
+  /** When a person last lifted every scope. */
   clearedAt: string | null;
+  /**
+   * When a person last lifted each single scope (one entry per scope, newest
+   * `scopeClearLimit` kept, entries older than `clearedAt` dropped). Absent on items written
+   * before scoped removals were kept here.
+   */
+  scopeClears?: ScopeClear[] | undefined;
   counts: Partial<Record<FeedbackKind, number>>;
   sources: FeedbackSource[];
   firstEventAt: string;
@@ -140,6 +161,7 @@ export function emptyState(email: string, at: string): AddressState {
     softBounces: [],
     lastDeliveryAt: null,
     clearedAt: null,
+    scopeClears: [],
     counts: {},
     sources: [],
     firstEventAt: at,
@@ -152,9 +174,8 @@ export function emptyState(email: string, at: string): AddressState {
 
 /** Bookkeeping every recorded event does: dedupe key, counts, first/last, sources, history. */
 function record(state: AddressState, event: FeedbackEvent, policy: PolicyConfig): AddressState {
-  const spellings = state.spellings.includes(event.email)
-    ? state.spellings
-    : pushBounded(state.spellings, event.email, policy.spellingLimit);
+  const spelling = spellingOf(event.email);
+  const spellings = state.spellings.includes(spelling) ? state.spellings : pushBounded(state.spellings, spelling, policy.spellingLimit);
   return {
     ...state,
     spellings,
@@ -189,10 +210,36 @@ function entryFor(event: FeedbackEvent, reason: SuppressionReason, scope: string
 }
 
 /**
+ * When a person last lifted `scope` (or everything), or null. A suppressing event or a
+ * provider entry for `scope` that happened at or before this time must not suppress again:
+ * it is a redelivery, a slow provider, or a provider list our removal has not reached yet.
+ * Items written before `scopeClears` existed kept scoped removals only in their history;
+ * those entries still count.
+ */
+export function scopeClearedAt(state: AddressState | undefined, scope: string): string | null {
+  if (!state) return null;
+  let latest = state.clearedAt;
+  const consider = (at: string) => {
+    if (latest === null || ms(at) > ms(latest)) latest = at;
+  };
+  if (scope !== GLOBAL_SCOPE) {
+    for (const c of state.scopeClears ?? []) if (c.scope === scope) consider(c.at);
+    for (const h of state.history) if (h.kind === 'removed' && h.type === `removed:${scope}`) consider(h.at);
+  }
+  return latest;
+}
+
+function clearedSince(state: AddressState, scope: string, at: string): boolean {
+  const cleared = scopeClearedAt(state, scope);
+  return cleared !== null && ms(at) <= ms(cleared);
+}
+
+/**
  * Fold one recipient-level event into an address's state.
  *
  * Order independence: events carry their own time. A suppressing event older than a
- * person's removal (`clearedAt`) is recorded but does not suppress again; a soft bounce older
+ * person's removal of its scope (`clearedAt` for all scopes, `scopeClears` for one) is
+ * recorded but does not suppress again; a soft bounce older
  * than the last delivery does not count toward the threshold; a delivery clears only the soft
  * bounces that happened before it.
  */
@@ -235,7 +282,7 @@ export function applyFeedback(
   }
 
   let next = record(current ?? emptyState(event.email, event.occurredAt), event, policy);
-  const clearedAfter = next.clearedAt !== null && ms(event.occurredAt) <= ms(next.clearedAt);
+  const clearedAfter = clearedSince(next, GLOBAL_SCOPE, event.occurredAt);
 
   if (event.kind === 'soft-bounce') {
     const countable = next.lastDeliveryAt === null || ms(event.occurredAt) > ms(next.lastDeliveryAt);
@@ -266,16 +313,21 @@ export function applyFeedback(
   if (!reason) {
     return { outcome: 'no-change', added: [], why: `kind ${event.kind} has no policy` };
   }
-  if (clearedAfter) {
+  const scope = reason === 'unsubscribe' ? scopeKey(event.scope) : GLOBAL_SCOPE;
+  if (clearedSince(next, scope, event.occurredAt)) {
     return { outcome: 'recorded', next, added: [], why: 'event predates a manual removal' };
   }
-  const scope = reason === 'unsubscribe' ? scopeKey(event.scope) : GLOBAL_SCOPE;
   const entry = scope === GLOBAL_SCOPE ? { ...entryFor(event, reason, scope), domain: undefined, stream: undefined } : entryFor(event, reason, scope);
   const result = addScope(next, entry);
   if (!result.added) {
     return { outcome: 'recorded', next, added: [], why: `already suppressed (${scope})` };
   }
   return { outcome: 'suppressed', next: result.state, added: [entry], why: `${reason} (${scope})` };
+}
+
+/** The scope a hand-made (or imported, or reconciled) entry lands in: unsubscribes and anything naming a domain are scoped. */
+export function manualScopeKey(reason: SuppressionReason, scope: SuppressionScope | undefined): string {
+  return reason === 'unsubscribe' || scope ? scopeKey(scope) : GLOBAL_SCOPE;
 }
 
 /** A person adds a suppression by hand (API, CLI or import). */
@@ -297,7 +349,7 @@ export function applyManualSuppression(
     return { outcome: 'duplicate', added: [], why: 'event already applied' };
   }
   const base = record(current ?? emptyState(input.email, input.at), event, policy);
-  const scope = input.reason === 'unsubscribe' || input.scope ? scopeKey(input.scope) : GLOBAL_SCOPE;
+  const scope = manualScopeKey(input.reason, input.scope);
   const entry: ScopeEntry = {
     scope,
     reason: input.reason,
@@ -330,13 +382,18 @@ export function applyRemoval(
   if (kept.length === current.suppressions.length) {
     return { outcome: 'no-change', added: [], why: 'scope not suppressed' };
   }
+  const clearedAt = only ? current.clearedAt : input.at;
+  // One entry per scope, the latest removal; a full removal covers every older scoped one.
+  const others = (current.scopeClears ?? []).filter((c) => c.scope !== only && (clearedAt === null || ms(c.at) > ms(clearedAt)));
+  const scopeClears = only ? pushBounded(others, { scope: only, at: maxIso(input.at, scopeClearedAt(current, only) ?? input.at) }, policy.scopeClearLimit) : others;
   return {
     outcome: 'cleared',
     next: {
       ...current,
       suppressions: kept,
       softBounces: only ? current.softBounces : [],
-      clearedAt: only ? current.clearedAt : input.at,
+      clearedAt,
+      scopeClears,
       history: pushBounded(
         current.history,
         { at: input.at, source: 'manual', kind: 'removed', type: only ? `removed:${only}` : 'removed:all' },

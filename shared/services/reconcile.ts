@@ -18,6 +18,7 @@ import { ProviderCallError } from '../ports/provider-suppressions.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 import type { SyncStateStore } from '../ports/sync-state.ts';
 import type { PolicyConfig } from '../domain/suppression-policy.ts';
+import { checkEmailAddress, type AddressProblem } from '../domain/email-address.ts';
 import { decideReconcile, fromMailtrapRecord, fromSesEntry, type ProviderEntry } from '../domain/reconcile.ts';
 import { addressRef, logger, metrics } from '../observability.ts';
 import { mapLimit, RunBudgetExhaustedError, type Clock, type PacedCalls } from './sync-drain.ts';
@@ -34,7 +35,14 @@ export interface ReconcileReport {
   pages: number;
   seen: number;
   imported: number;
+  /** Entries whose address the store cannot hold, by problem. */
+  skipped: number;
+  skippedProblems: Partial<Record<AddressProblem, number>>;
   passCompleted: boolean;
+}
+
+function newReport(provider: 'ses' | 'mailtrap'): ReconcileReport {
+  return { provider, pages: 0, seen: 0, imported: 0, skipped: 0, skippedProblems: {}, passCompleted: false };
 }
 
 interface SesCheckpoint {
@@ -54,24 +62,36 @@ interface MailtrapCheckpoint {
 const SINCE_OVERLAP_MS = 5 * 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function importEntries(entries: Array<ProviderEntry | undefined>, deps: ReconcileDeps): Promise<number> {
-  let imported = 0;
-  await mapLimit(
-    entries.filter((e): e is ProviderEntry => e !== undefined),
-    8,
-    async (entry) => {
-      const decision = await deps.store.update(entry.email, (current) => decideReconcile(current, entry, deps.policy));
-      if (decision.outcome === 'suppressed') {
-        imported++;
-        logger.info('reconciled entry imported', { provider: entry.provider, reason: entry.reason, address: addressRef(entry.email) });
-      }
-    },
-  );
-  return imported;
+/**
+ * An entry whose address the store cannot hold (the one address rule, email-address.ts:
+ * e.g. an RFC-valid quoted `"john doe"@example.com`, or a control character) is skipped and
+ * counted, never thrown: a throw would fail the page on every run, the cursor would never
+ * move, and every later page would never be read.
+ */
+async function importEntries(entries: Array<ProviderEntry | undefined>, deps: ReconcileDeps, report: ReconcileReport): Promise<void> {
+  const holdable: ProviderEntry[] = [];
+  for (const entry of entries) {
+    if (!entry) continue;
+    const check = checkEmailAddress(entry.email);
+    if (check.ok) {
+      holdable.push(entry);
+      continue;
+    }
+    report.skipped++;
+    report.skippedProblems[check.problem] = (report.skippedProblems[check.problem] ?? 0) + 1;
+    logger.warn('reconciled entry skipped: the store cannot hold its address', { provider: entry.provider, problem: check.problem, address: addressRef(entry.email) });
+  }
+  await mapLimit(holdable, 8, async (entry) => {
+    const decision = await deps.store.update(entry.email, (current) => decideReconcile(current, entry, deps.policy));
+    if (decision.outcome === 'suppressed') {
+      report.imported++;
+      logger.info('reconciled entry imported', { provider: entry.provider, reason: entry.reason, address: addressRef(entry.email) });
+    }
+  });
 }
 
 export async function reconcileSes(api: SesSuppressionApi, deps: ReconcileDeps, calls: PacedCalls, pageSize = 1000): Promise<ReconcileReport> {
-  const report: ReconcileReport = { provider: 'ses', pages: 0, seen: 0, imported: 0, passCompleted: false };
+  const report = newReport('ses');
   let cp = (await deps.sync.getControl<SesCheckpoint>('reconcile#ses')) ?? {};
   if (!cp.passStartedAt) cp = { since: cp.since, passStartedAt: iso(deps.clock.now()) };
   try {
@@ -89,7 +109,7 @@ export async function reconcileSes(api: SesSuppressionApi, deps: ReconcileDeps, 
       }
       report.pages++;
       report.seen += page.entries.length;
-      report.imported += await importEntries(page.entries.map(fromSesEntry), deps);
+      await importEntries(page.entries.map(fromSesEntry), deps, report);
       if (page.nextToken) {
         cp = { ...cp, nextToken: page.nextToken };
         await deps.sync.putControl('reconcile#ses', cp);
@@ -106,6 +126,7 @@ export async function reconcileSes(api: SesSuppressionApi, deps: ReconcileDeps, 
     await deps.sync.putControl('reconcile#ses', cp);
   } finally {
     metrics.addMetric('SesReconcileImported', MetricUnit.Count, report.imported);
+    metrics.addMetric('SesReconcileSkipped', MetricUnit.Count, report.skipped);
   }
   return report;
 }
@@ -113,7 +134,7 @@ export async function reconcileSes(api: SesSuppressionApi, deps: ReconcileDeps, 
 export const MAILTRAP_PAGE_SIZE = 1000;
 
 export async function reconcileMailtrap(api: MailtrapSuppressionApi, deps: ReconcileDeps, calls: PacedCalls): Promise<ReconcileReport> {
-  const report: ReconcileReport = { provider: 'mailtrap', pages: 0, seen: 0, imported: 0, passCompleted: false };
+  const report = newReport('mailtrap');
   let cp = (await deps.sync.getControl<MailtrapCheckpoint>('reconcile#mailtrap')) ?? {};
   try {
     for (;;) {
@@ -130,7 +151,7 @@ export async function reconcileMailtrap(api: MailtrapSuppressionApi, deps: Recon
       }
       report.pages++;
       report.seen += records.length;
-      report.imported += await importEntries(records.map(fromMailtrapRecord), deps);
+      await importEntries(records.map(fromMailtrapRecord), deps, report);
       const last = records.at(-1);
       if (last) cp = { ...cp, lastId: last.id };
       if (records.length < MAILTRAP_PAGE_SIZE) {
@@ -145,6 +166,7 @@ export async function reconcileMailtrap(api: MailtrapSuppressionApi, deps: Recon
     if (!(error instanceof RunBudgetExhaustedError)) throw error;
   } finally {
     metrics.addMetric('MailtrapReconcileImported', MetricUnit.Count, report.imported);
+    metrics.addMetric('MailtrapReconcileSkipped', MetricUnit.Count, report.skipped);
   }
   return report;
 }

@@ -302,6 +302,31 @@ describe('suppression sync: pull', () => {
     expect((await sync.forAddress(mtOnly)).map((i) => i.provider)).toEqual(['ses']);
   });
 
+  it('skips and counts provider entries the store cannot hold, and reads on past them', async () => {
+    // Prepare: a full Mailtrap page (1000) of RFC-valid quoted addresses the store cannot hold,
+    // then a holdable one on the next page; SES lists one of each.
+    const tag = randomUUID().slice(0, 8);
+    const mtAfter = uniqueEmail('Dash-MT-After');
+    const sesAfter = uniqueEmail('Dash-SES-After');
+    const unholdable = Array.from({ length: 1000 }, (_, i) => ({ email: `"john doe ${tag} ${i}"@example.com`, domain_id: 2, sending_stream: 'transactional', type: 'hard bounce' }));
+    await sim(mailtrap, 'suppressions', [...unholdable, { email: mtAfter, domain_id: 2, sending_stream: 'transactional', type: 'hard bounce' }]);
+    await sim(ses, 'suppressions', [{ EmailAddress: `"john doe ${tag}"@example.com`, Reason: 'BOUNCE' }, { EmailAddress: sesAfter, Reason: 'COMPLAINT' }]);
+    // Act: one run (it used to throw on the first unholdable entry, on every run).
+    const run = await runScheduled('suppression-reconcile');
+    // Assess: both providers read to the end, the holdable entries imported, the others counted by problem.
+    const reports = run.result as Array<{ provider: string; skipped: number; skippedProblems: Record<string, number>; passCompleted: boolean; pages: number }>;
+    const mt = reports.find((r) => r.provider === 'mailtrap');
+    const sesReport = reports.find((r) => r.provider === 'ses');
+    expect(mt).toMatchObject({ skipped: 1000, skippedProblems: { whitespace: 1000 }, passCompleted: true });
+    expect(mt?.pages).toBeGreaterThanOrEqual(2);
+    expect(sesReport).toMatchObject({ skipped: 1, skippedProblems: { whitespace: 1 }, passCompleted: true });
+    expect((await store.get(mtAfter))?.suppressions).toMatchObject([{ reason: 'bounce', source: 'reconcile' }]);
+    expect((await store.get(sesAfter))?.suppressions).toMatchObject([{ reason: 'complaint', source: 'reconcile' }]);
+    // The next run starts after them: nothing seen again.
+    const again = (await runScheduled('suppression-reconcile')).result as Array<{ provider: string; seen: number; skipped: number }>;
+    expect(again.find((r) => r.provider === 'mailtrap')).toMatchObject({ seen: 0, skipped: 0 });
+  });
+
   it('resumes a reconciliation from its checkpoint after a failed page', async () => {
     // Prepare: a new SES entry, and SES fails the next list call.
     const email = uniqueEmail('Dash-Resume');

@@ -3,7 +3,7 @@
  * export format.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultImportOrigin, detectFormat, exportLines, importKey, parseImport } from '../../shared/domain/suppression-import.ts';
+import { defaultImportOrigin, detectFormat, exportLines, importKey, parseImport, splitCsvLine, spreadsheetCsvField } from '../../shared/domain/suppression-import.ts';
 import { applyManualSuppression } from '../../shared/domain/suppression-policy.ts';
 
 describe('SES CSV (address,REASON)', () => {
@@ -98,15 +98,51 @@ describe('import keys and export', () => {
   });
 
   it('writes one line per suppressed scope, quoting CSV fields when needed', () => {
-    const state = applyManualSuppression(undefined, { email: '"Odd,Name"@b.org', reason: 'bounce', at: '2024-10-11T18:00:00.000Z', key: 'k', source: 'import' }).next!;
-    expect(exportLines(state, 'csv')).toEqual(['"""odd,name""@b.org","""Odd,Name""@b.org",bounce,global,import,2024-10-11T18:00:00.000Z']);
+    const state = applyManualSuppression(undefined, { email: "O'Brien&Co@b.org", reason: 'unsubscribe', scope: { domain: 'a,b.example' }, at: '2024-10-11T18:00:00.000Z', key: 'k', source: 'import' }).next!;
+    expect(exportLines(state, 'csv')).toEqual([`o'brien&co@b.org,O'Brien&Co@b.org,unsubscribe,"domain:a,b.example",import,2024-10-11T18:00:00.000Z`]);
     expect(JSON.parse(exportLines(state, 'ndjson')[0] ?? '{}')).toEqual({
-      email: '"odd,name"@b.org',
-      spelling: '"Odd,Name"@b.org',
-      reason: 'bounce',
-      scope: 'global',
+      email: "o'brien&co@b.org",
+      spelling: "O'Brien&Co@b.org",
+      reason: 'unsubscribe',
+      scope: 'domain:a,b.example',
       source: 'import',
       since: '2024-10-11T18:00:00.000Z',
     });
+  });
+
+  it.each(['=', '+', '-'])('neutralises an exported address starting with %j, which a spreadsheet would run as a formula', (lead) => {
+    // Prepare: an RFC-valid address that a spreadsheet would read as a formula (a DDE payload).
+    const raw = `${lead}cmd|'/Ccalc'!A0@b.org`;
+    const state = applyManualSuppression(undefined, { email: raw, reason: 'manual', at: '2024-10-11T18:00:00.000Z', key: 'k', source: 'import' }).next!;
+    // Act
+    const [line] = exportLines(state, 'csv');
+    // Assess: the cell starts with a quote mark (shown as text), the value follows unchanged.
+    const cells = splitCsvLine(line ?? '');
+    expect(cells.slice(0, 2)).toEqual([`'${raw.toLowerCase()}`, `'${raw}`]);
+    for (const cell of cells) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+    // The NDJSON export is data, not a sheet: unchanged.
+    expect(JSON.parse(exportLines(state, 'ndjson')[0] ?? '{}').spelling).toBe(raw);
+  });
+
+  it.each(['=1+1', '+1', '-1', '@SUM(A1)', '\t=1', '\r=1'])('neutralises any cell starting with a formula character: %j', (value) => {
+    const cell = spreadsheetCsvField(value);
+    expect(splitCsvLine(cell)[0]?.startsWith("'")).toBe(true);
+    expect(splitCsvLine(cell)[0]?.slice(1).trim()).toBe(value.trim());
+    expect(spreadsheetCsvField('plain@b.org')).toBe('plain@b.org');
+  });
+});
+
+describe('NDJSON rows with impossible dates', () => {
+  it.each([1e300, -1e300, '+300000-01-01T00:00:00Z', 'soon', true])('rejects lastUpdateTime %j with its line, keeps the other rows', (value) => {
+    // Prepare
+    const text = ['{"emailAddress":"a@b.org","reason":"BOUNCE","lastUpdateTime":1728669600}', JSON.stringify({ emailAddress: 'c@d.org', reason: 'BOUNCE', lastUpdateTime: value }), '{"emailAddress":"e@f.org","reason":"COMPLAINT"}'].join('\n');
+    // Act
+    const parsed = parseImport(text, 'ses-ndjson');
+    // Assess
+    expect(parsed.accepted.map((r) => [r.line, r.at])).toEqual([
+      [1, '2024-10-11T18:00:00.000Z'],
+      [3, undefined],
+    ]);
+    expect(parsed.invalid).toEqual([{ line: 2, reason: 'lastUpdateTime is not a valid date' }]);
   });
 });

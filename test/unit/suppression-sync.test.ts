@@ -243,6 +243,22 @@ describe('reconciliation', () => {
     expect(decideReconcile(removed, later).outcome).toBe('suppressed');
   });
 
+  it('does not undo the removal of one scope, even after the history has rolled over', () => {
+    // Prepare: a Mailtrap unsubscription for one domain/stream, reconciled, then lifted by a person.
+    const record = { id: 'r9', email: 'u@x.org', type: 'unsubscription', sending_stream: 'bulk', domain_name: 'a.example', created_at: AT };
+    const entry = fromMailtrapRecord(record)!;
+    let state = decideReconcile(undefined, entry).next!;
+    state = applyRemoval(state, { at: '2024-10-12T00:00:00.000Z', scope: { domain: 'a.example', stream: 'bulk' } }).next!;
+    for (let i = 0; i < 30; i++) state = { ...suppressedBy(event({ kind: 'soft-bounce', email: 'u@x.org', occurredAt: new Date(Date.parse(AT) + (i + 2) * 86_400_000 * 30).toISOString() }), state), version: i + 2 };
+    expect(state.history.some((h) => h.kind === 'removed')).toBe(false);
+    // Act: Mailtrap still lists it (our delete has not reached it yet).
+    const decision = decideReconcile(state, entry);
+    // Assess
+    expect(decision).toMatchObject({ outcome: 'no-change', why: 'scope domain:a.example/bulk removed by a person after the provider recorded it' });
+    // A record Mailtrap made after the removal is imported.
+    expect(decideReconcile(state, fromMailtrapRecord({ ...record, id: 'r10', created_at: '2024-10-13T00:00:00.000Z' })!).outcome).toBe('suppressed');
+  });
+
   it('leaves an address the store already suppresses alone', () => {
     const state = suppressedBy(event({ source: 'mailtrap', kind: 'complaint', providerType: 'spam' }));
     const entry = fromSesEntry({ EmailAddress: 'User@Example.org', Reason: 'COMPLAINT', LastUpdateTime: new Date(AT) })!;
