@@ -5,7 +5,7 @@
  * https://docs.mailtrap.io/email-api-smtp/advanced/webhooks
  */
 import * as z from 'zod/mini';
-import { InvalidEmailAddressError, normaliseEmail } from '../domain/email-address.ts';
+import { checkEmailAddress } from '../domain/email-address.ts';
 import { mailtrapTimestampProblem } from '../domain/mailtrap-feedback.ts';
 import { isJsonObject, parseJson } from './json.ts';
 
@@ -75,7 +75,7 @@ export type EventTriage =
 /**
  * Decide what one raw event is: a known event, an unknown one to ignore, or invalid. Valid
  * means the consumer can apply it: the schema holds, the address passes the store's own rule
- * (`normaliseEmail`), and the timestamp is in range. The webhook and mailtrap-events both
+ * (`checkEmailAddress`), and the timestamp is in range. The webhook and mailtrap-events both
  * triage, so what the edge enqueues is what the consumer accepts.
  */
 export function triageEvent(raw: unknown, nowMs: number = Date.now()): EventTriage {
@@ -87,12 +87,8 @@ export function triageEvent(raw: unknown, nowMs: number = Date.now()): EventTria
     return { kind: 'invalid', reason: `${raw.event}: ${first ? `${first.path.join('.')} ${first.message}` : 'invalid'}` };
   }
   const event = parsed.data;
-  try {
-    normaliseEmail(event.email);
-  } catch (error) {
-    if (!(error instanceof InvalidEmailAddressError)) throw error;
-    return { kind: 'invalid', reason: `${event.event}: email ${error.message}` };
-  }
+  const address = checkEmailAddress(event.email);
+  if (!address.ok) return { kind: 'invalid', reason: `${event.event}: email is not an address the store can hold (${address.problem})` };
   const timeProblem = mailtrapTimestampProblem(event.timestamp, nowMs);
   if (timeProblem) return { kind: 'invalid', reason: `${event.event}: timestamp ${timeProblem}` };
   return { kind: 'valid', event };

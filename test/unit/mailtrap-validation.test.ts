@@ -21,7 +21,7 @@ describe('Mailtrap event triage at the edge', () => {
     expect(triageEvent(reference(), NOW)).toMatchObject({ kind: 'valid', event: { email: 'receiver@example.com' } });
   });
 
-  it.each([['no-at-sign'], ['a b@c.d'], ['@example.com'], ['alice@'], [' '], ['x'.repeat(330) + '@example.com']])(
+  it.each([['no-at-sign'], ['a b@c.d'], ['@example.com'], ['alice@'], [' '], ['x'.repeat(330) + '@example.com'], ['ali\u200bce@example.com'], ['"john doe"@example.com']])(
     'quarantines the address %j by the store rule',
     (email) => {
       // The store would refuse it: the edge must say so instead of enqueuing it.
@@ -41,6 +41,13 @@ describe('Mailtrap event triage at the edge', () => {
     const t = triageEvent(reference({ timestamp }), NOW);
     expect(t.kind).toBe('invalid');
     expect(t.kind === 'invalid' && t.reason).toMatch(reason);
+  });
+
+  it('accepts what the store holds: IDN domains, NFD spellings, a trailing dot', () => {
+    for (const email of ['kunde@bücher.de', 'jose\u0301@example.com', 'alice@example.com.']) {
+      expect(isEmailAddress(email)).toBe(true);
+      expect(triageEvent(reference({ email }), NOW)).toMatchObject({ kind: 'valid', event: { email } });
+    }
   });
 
   it('accepts a little clock skew ahead of now', () => {
