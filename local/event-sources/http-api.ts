@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { KEEP_ALIVE_MS } from '../simulators/sim-support.ts';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 export const API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
@@ -152,8 +151,9 @@ export async function startHttpApi(
         });
     });
   });
-  // Longer than a blocked client may sit on an idle socket (see KEEP_ALIVE_MS in sim-support).
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Longer than any client's idle keep-alive (undici 4 s), so a client never reuses a socket the
+  // server is closing at that moment ("other side closed"; frequent on a loaded machine).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());

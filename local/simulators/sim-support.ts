@@ -165,13 +165,6 @@ export interface ListeningServer {
  * sockets: both the AWS SDK and the mailtrap SDK keep connections open, and `close()`
  * alone would wait for them.
  */
-/**
- * Idle keep-alive sockets stay open this long (Node's default is 5 s). A client whose thread is
- * blocked for longer (a test running the CLI with spawnSync on a loaded machine) would otherwise
- * reuse a socket the server has already closed and fail with "other side closed".
- */
-export const KEEP_ALIVE_MS = 65_000;
-
 export async function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   port: number,
@@ -186,7 +179,10 @@ export async function listen(
       sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
     });
   });
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Longer than any client's idle keep-alive (undici 4 s, the AWS SDK's agent), so a client
+  // never reuses a socket the server is closing at that moment ("other side closed"), a race
+  // that a loaded machine's late timers made frequent.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
