@@ -151,7 +151,9 @@ export async function startHttpApi(
         });
     });
   });
-  server.keepAliveTimeout = 5000;
+  // Longer than any client's idle keep-alive (undici 4 s), so a client never reuses a socket the
+  // server is closing at that moment ("other side closed"; frequent on a loaded machine).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());

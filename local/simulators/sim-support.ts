@@ -179,6 +179,10 @@ export async function listen(
       sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
     });
   });
+  // Longer than any client's idle keep-alive (undici 4 s, the AWS SDK's agent), so a client
+  // never reuses a socket the server is closing at that moment ("other side closed"), a race
+  // that a loaded machine's late timers made frequent.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -75,6 +75,14 @@ async function drainUntil<T>(check: () => Promise<T | undefined | false>, what: 
   }, what, timeoutMs);
 }
 
+/** Reconciliation is resumable by design (a run that runs out of its budget saves its place): run it until `check` holds. */
+async function reconcileUntil<T>(check: () => Promise<T | undefined | false>, what: string): Promise<T> {
+  return waitFor(async () => {
+    await runScheduled('suppression-reconcile');
+    return check();
+  }, what, 60_000);
+}
+
 async function api(method: string, email: string, body?: unknown, query = ''): Promise<{ status: number; body: Record<string, any> }> {
   const response = await fetch(`${info.httpUrl}/suppressions/${encodeURIComponent(email)}${query}`, {
     method,
@@ -237,7 +245,6 @@ describe('suppression sync: burst', () => {
       { status: 503, count: 15, operation: 'suppressions.create' },
     ]);
     await sim(ses, 'faults', [{ status: 503, count: 1, operation: 'CreateImportJob' }, { status: 429, count: 1, operation: 'GetImportJob' }]);
-    const before = await mailtrapState();
     // Act
     await mapLimit(emails, 16, async (email) => {
       await store.update(email, (s) => applyManualSuppression(s, { email, reason: 'bounce', at: new Date().toISOString(), key: `burst:${email}` }));
@@ -258,14 +265,17 @@ describe('suppression sync: burst', () => {
       ['ses-sync', 'mailtrap-sync'],
       120_000,
     );
-    // Assess: everything delivered with the original spelling, nothing failed, and the
-    // providers did throttle and fail on the way.
+    // Assess: everything delivered with the original spelling, nothing failed, and every
+    // injected 429 / 5xx was met on the way. (Whether the real 300/s window is also hit depends
+    // on how fast this machine runs the drain, so it is not asserted; the pacer's bound is
+    // checked in test/unit/suppression-sync.test.ts.)
     const s = await sesState();
     expect(s.entries.filter((e) => e.EmailAddress.startsWith(`Burst-${tag}-`)).length).toBe(1000);
     expect(s.importJobs.filter((j) => j.JobStatus === 'COMPLETED').length).toBeGreaterThan(0);
     const m = await mailtrapState();
     expect(m.entries.filter((e) => e.email.startsWith(`Burst-${tag}-`)).length).toBe(2000);
-    expect((m.throttled['suppressions.create'] ?? 0) - (before.throttled['suppressions.create'] ?? 0)).toBeGreaterThan(0);
+    expect((m as unknown as { faults: unknown[] }).faults).toEqual([]);
+    expect((s as unknown as { faults: unknown[] }).faults).toEqual([]);
     await drainUntil(async () => {
       const sample = await Promise.all(emails.filter((_, i) => i % 50 === 0).map((e) => sync.forAddress(e)));
       return sample.every((items) => items.length === 2 && items.every((i: SyncItem) => i.status === 'synced')) || undefined;
@@ -283,7 +293,7 @@ describe('suppression sync: pull', () => {
     await sim(ses, 'suppressions', [{ EmailAddress: sesOnly, Reason: 'BOUNCE' }]);
     await sim(mailtrap, 'suppressions', [{ email: mtOnly, domain_id: 2, sending_stream: 'transactional', type: 'unsubscription' }]);
     // Act
-    await runScheduled('suppression-reconcile');
+    await reconcileUntil(async () => (await store.get(sesOnly)) && (await store.get(mtOnly)), 'both entries reconciled');
     // Assess: in the store, source reconcile, spelling kept, scope from Mailtrap.
     const fromSes = await store.get(sesOnly);
     expect(fromSes?.spellings).toEqual([sesOnly]);
@@ -311,15 +321,23 @@ describe('suppression sync: pull', () => {
     const unholdable = Array.from({ length: 1000 }, (_, i) => ({ email: `"john doe ${tag} ${i}"@example.com`, domain_id: 2, sending_stream: 'transactional', type: 'hard bounce' }));
     await sim(mailtrap, 'suppressions', [...unholdable, { email: mtAfter, domain_id: 2, sending_stream: 'transactional', type: 'hard bounce' }]);
     await sim(ses, 'suppressions', [{ EmailAddress: `"john doe ${tag}"@example.com`, Reason: 'BOUNCE' }, { EmailAddress: sesAfter, Reason: 'COMPLAINT' }]);
-    // Act: one run (it used to throw on the first unholdable entry, on every run).
-    const run = await runScheduled('suppression-reconcile');
+    // Act: runs until both passes complete (it used to throw on the first unholdable entry,
+    // on every run, so no pass ever completed).
+    type Report = { provider: string; skipped: number; skippedProblems: Record<string, number>; passCompleted: boolean; pages: number };
+    const totals = { mailtrap: { skipped: 0, whitespace: 0, done: false }, ses: { skipped: 0, whitespace: 0, done: false } };
+    await waitFor(async () => {
+      const reports = (await runScheduled('suppression-reconcile')).result as Report[];
+      for (const r of reports) {
+        const t = totals[r.provider as 'ses' | 'mailtrap'];
+        t.skipped += r.skipped;
+        t.whitespace += r.skippedProblems.whitespace ?? 0;
+        t.done ||= r.passCompleted;
+      }
+      return totals.mailtrap.done && totals.ses.done;
+    }, 'both reconcile passes completed', 60_000);
     // Assess: both providers read to the end, the holdable entries imported, the others counted by problem.
-    const reports = run.result as Array<{ provider: string; skipped: number; skippedProblems: Record<string, number>; passCompleted: boolean; pages: number }>;
-    const mt = reports.find((r) => r.provider === 'mailtrap');
-    const sesReport = reports.find((r) => r.provider === 'ses');
-    expect(mt).toMatchObject({ skipped: 1000, skippedProblems: { whitespace: 1000 }, passCompleted: true });
-    expect(mt?.pages).toBeGreaterThanOrEqual(2);
-    expect(sesReport).toMatchObject({ skipped: 1, skippedProblems: { whitespace: 1 }, passCompleted: true });
+    expect(totals.mailtrap).toEqual({ skipped: 1000, whitespace: 1000, done: true });
+    expect(totals.ses).toEqual({ skipped: 1, whitespace: 1, done: true });
     expect((await store.get(mtAfter))?.suppressions).toMatchObject([{ reason: 'bounce', source: 'reconcile' }]);
     expect((await store.get(sesAfter))?.suppressions).toMatchObject([{ reason: 'complaint', source: 'reconcile' }]);
     // The next run starts after them: nothing seen again.
@@ -344,8 +362,7 @@ describe('suppression sync: pull', () => {
     // Prepare: reconciled from SES, then removed by a person before the removal reached SES.
     const email = uniqueEmail('Dash-Removed');
     await sim(ses, 'suppressions', [{ EmailAddress: email, Reason: 'BOUNCE', LastUpdateTime: new Date(Date.now() - 60_000).toISOString() }]);
-    await runScheduled('suppression-reconcile');
-    expect((await store.get(email))?.suppressions).toHaveLength(1);
+    await reconcileUntil(async () => (await store.get(email))?.suppressions.length === 1, 'entry reconciled');
     expect((await api('DELETE', email)).status).toBe(200);
     // Act: reconcile again while SES still lists it.
     await runScheduled('suppression-reconcile');
@@ -354,6 +371,9 @@ describe('suppression sync: pull', () => {
     await drainUntil(async () => (await sesFor(email)).length === 0, 'removal reached SES', ['ses-sync']);
   });
 });
+
+// Each CLI call is a fresh Node process (as a user runs it): seconds each on a loaded 2-core machine.
+const CLI_TEST_MS = 180_000;
 
 describe('suppressions CLI', () => {
   it('imports an SES CSV reporting accepted, duplicate and invalid rows by line, and exports it again', async () => {
@@ -381,7 +401,7 @@ describe('suppressions CLI', () => {
     expect(cli(['suppressions', 'export', '--format', 'ndjson', '--output', out]).code).toBe(0);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toContainEqual(expect.objectContaining({ email: a.toLowerCase(), spelling: a, reason: 'bounce', scope: 'global', source: 'import' }));
-  });
+  }, CLI_TEST_MS);
 
   it('imports a Mailtrap CSV export without pushing it back to Mailtrap, and exports CSV', async () => {
     // Prepare: Mailtrap's export (header, one record per line), one bad row.
@@ -420,7 +440,7 @@ describe('suppressions CLI', () => {
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     expect(lines[0]).toBe('email,spelling,reason,scope,source,since');
     expect(lines).toContain(`${unsub.toLowerCase()},${unsub},unsubscribe,domain:news.examplesender.com/transactional,import,2024-10-11T18:00:00.000Z`);
-  });
+  }, CLI_TEST_MS);
 
   it('adds and removes by hand and lists the address', async () => {
     const email = uniqueEmail('Cli-Add');
@@ -431,5 +451,5 @@ describe('suppressions CLI', () => {
     expect(listed).toContainEqual({ email: email.toLowerCase(), reason: 'unsubscribe', scopes: ['domain:examplesender.com'], sources: ['manual'] });
     const removed = cli(['suppressions', 'remove', email, '--domain', 'examplesender.com']);
     expect(JSON.parse(removed.stdout)).toMatchObject({ removed: true, suppressed: false });
-  });
+  }, CLI_TEST_MS);
 });
