@@ -4,6 +4,7 @@
  * the recogniser never depends on pdf.js exception classes.
  */
 import { getDocumentProxy } from 'unpdf';
+import type { PdfPageText, PdfTextRun } from './pdf-layout.ts';
 import type { RecognitionBudget } from './budget.ts';
 
 export const MAX_PDF_BYTES = 25 * 1024 * 1024;
@@ -34,12 +35,12 @@ export interface OpenedPdf {
   /** Files from the /EmbeddedFiles name tree; size caps are the XML parser's job. */
   embeddedFiles(): Promise<EmbeddedFile[]>;
   /**
-   * Text of the first pages, one string per visual line, in reading order top to bottom.
-   * Reads pdf.js's text stream chunk by chunk, checking the budget's clock and text-item cap
-   * between chunks (RecognitionBudgetError), so one page drawing a huge content stream, or
-   * every page drawing the same one, stops at the budget instead of running for minutes.
+   * Positioned text runs of the first pages. Reads pdf.js's text stream chunk by chunk,
+   * checking the budget's clock and text-item cap between chunks (RecognitionBudgetError),
+   * so one page drawing a huge content stream, or every page drawing the same one, stops at
+   * the budget instead of running for minutes.
    */
-  textLines(budget: RecognitionBudget): Promise<string[]>;
+  textPages(budget: RecognitionBudget): Promise<PdfPageText[]>;
   close(): Promise<void>;
 }
 
@@ -66,57 +67,24 @@ interface TextItemLike {
   height?: unknown;
 }
 
-interface PositionedText {
-  str: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/**
- * pdf.js returns text runs in content-stream order, which for table layouts is not reading
- * order. Grouping runs by baseline and sorting by x gives "Total   1.190,00 EUR" as one
- * line, which is what the label-based heuristics need.
- */
-function toLines(items: readonly TextItemLike[]): string[] {
-  const runs: PositionedText[] = [];
+/** pdf.js text items as runs; how many are read is the budget's cap (pdfTextItems). */
+function toRuns(items: readonly TextItemLike[]): PdfTextRun[] {
+  const runs: PdfTextRun[] = [];
   for (const item of items) {
     if (typeof item.str !== 'string' || !Array.isArray(item.transform)) continue;
-    const [, , , , x, y] = item.transform as number[];
+    const [a, b, , , x, y] = item.transform as number[];
     if (typeof x !== 'number' || typeof y !== 'number') continue;
+    // The font size is the length of the text matrix's x axis (rotation-independent).
+    const scale = typeof a === 'number' && typeof b === 'number' ? Math.hypot(a, b) : 0;
     runs.push({
-      str: item.str,
+      str: item.str.length > 2_000 ? item.str.slice(0, 2_000) : item.str,
       x,
       y,
       width: typeof item.width === 'number' ? item.width : 0,
-      height: typeof item.height === 'number' && item.height > 0 ? item.height : 10,
+      height: typeof item.height === 'number' && item.height > 0 ? item.height : scale,
     });
   }
-  runs.sort((a, b) => b.y - a.y || a.x - b.x);
-
-  const lines: PositionedText[][] = [];
-  for (const run of runs) {
-    const current = lines.at(-1);
-    const anchor = current?.[0];
-    if (current && anchor && Math.abs(anchor.y - run.y) <= Math.max(2, anchor.height * 0.4)) current.push(run);
-    else lines.push([run]);
-  }
-
-  return lines
-    .map((line) => {
-      line.sort((a, b) => a.x - b.x);
-      let text = '';
-      let previousEnd: number | null = null;
-      for (const run of line) {
-        const gap = previousEnd === null ? 0 : run.x - previousEnd;
-        if (previousEnd !== null && gap > run.height * 0.15 && !text.endsWith(' ')) text += ' ';
-        text += run.str;
-        previousEnd = run.x + run.width;
-      }
-      return text.replace(/\s+/g, ' ').trim();
-    })
-    .filter((line) => line !== '');
+  return runs;
 }
 
 export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
@@ -154,14 +122,15 @@ export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
       return files;
     },
 
-    async textLines(budget) {
-      const lines: string[] = [];
+    async textPages(budget) {
+      const pages: PdfPageText[] = [];
       let itemCount = 0;
       for (let pageNumber = 1; pageNumber <= Math.min(doc.numPages, MAX_TEXT_PAGES); pageNumber++) {
         budget.checkTime(`text of page ${pageNumber}`);
         const page = await doc.getPage(pageNumber);
+        const [, , , top = 842] = page.view;
         const reader = (page.streamTextContent() as ReadableStream<{ items: TextItemLike[] }>).getReader();
-        const items: TextItemLike[] = [];
+        const runs: PdfTextRun[] = [];
         try {
           for (;;) {
             const { done, value } = await reader.read();
@@ -169,7 +138,7 @@ export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
             itemCount += value.items.length;
             budget.checkCount(itemCount, budget.limits.pdfTextItems, 'PDF text items');
             budget.checkTime(`text of page ${pageNumber}`);
-            for (const item of value.items) items.push(item);
+            for (const run of toRuns(value.items)) runs.push(run);
           }
         } catch (error) {
           // Keep draining (and dropping) the stream until close() has terminated pdf.js's task:
@@ -181,9 +150,9 @@ export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
           })().catch(() => undefined);
           throw error;
         }
-        lines.push(...toLines(items));
+        pages.push({ height: top, runs });
       }
-      return lines;
+      return pages;
     },
 
     async close() {

@@ -16,7 +16,9 @@ import { MAX_XML_BYTES, looksLikeXml } from './xml-document.ts';
 import { recogniseInvoiceXml } from './structured-invoice.ts';
 import { MAX_PDF_BYTES, PdfDocumentError, hasPdfMagic, openPdf } from './pdf-document.ts';
 import type { EmbeddedFile, OpenedPdf } from './pdf-document.ts';
-import { recogniseInvoiceText } from './pdf-text-heuristics.ts';
+import { isInvoiceLike, recogniseInvoiceLayout } from './pdf-text-heuristics.ts';
+import { layoutFromPages } from './pdf-layout.ts';
+import type { TextLayout } from './pdf-layout.ts';
 import { checkPdfStreams } from './pdf-streams.ts';
 import { RecognitionBudget, RecognitionBudgetError } from './budget.ts';
 
@@ -108,20 +110,26 @@ async function recognisePdf(input: AttachmentInput, budget: RecognitionBudget): 
       }
     }
 
-    let lines: string[];
+    let layout: TextLayout;
     try {
-      lines = await pdf.textLines(budget);
+      layout = layoutFromPages(await pdf.textPages(budget));
     } catch (error) {
       if (error instanceof RecognitionBudgetError) throw error;
       problems.push({ code: 'pdf-unreadable', message: `${label}: text cannot be extracted: ${String(error)}` });
       return { invoices: [], problems };
     }
-    if (lines.length === 0) {
+    if (layout.lines.length === 0) {
       problems.push({ code: 'pdf-no-text', message: `${label}: PDF has no extractable text (scanned image?); OCR is not attempted` });
       return { invoices: [], problems };
     }
     budget.checkTime('text heuristics');
-    const invoice = recogniseInvoiceText(lines);
+    const invoice = recogniseInvoiceLayout(layout);
+    if (!invoice && isInvoiceLike(layout)) {
+      problems.push({
+        code: 'invoice-like-unrecognised',
+        message: `${label}: reads like an invoice, but neither an invoice number nor a total could be found in its text`,
+      });
+    }
     return { invoices: invoice ? [invoice] : [], problems };
   } finally {
     await pdf.close().catch(() => undefined);

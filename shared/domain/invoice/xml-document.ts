@@ -110,6 +110,18 @@ const parser = new XMLParser({
 
 type OrderedNode = Record<string, unknown>;
 
+/**
+ * Namespace of a prefix nobody declared. An unprefixed name without a default namespace is
+ * simply in no namespace (Namespaces in XML 1.0, section 6.2), which producers write for
+ * elements they consider unimportant (a UBL credit note with bare `<TaxCategory>`). A
+ * prefixed name whose prefix is undeclared is not namespace-well-formed, but rejecting a whole
+ * invoice for a typo in an extension element helps nobody: it gets a namespace of its own
+ * that no extractor asks for, so it can never pass for an EN 16931 element.
+ */
+export function undeclaredNamespace(prefix: string): string {
+  return prefix === '' ? '' : `urn:mailbridge:undeclared-prefix:${prefix}`;
+}
+
 function splitName(qname: string): [prefix: string, local: string] {
   const colon = qname.indexOf(':');
   return colon < 0 ? ['', qname] : [qname.slice(0, colon), qname.slice(colon + 1)];
@@ -149,10 +161,7 @@ class TreeBuilder {
     const scope: Scope | null = declared ? { parent: inherited, bindings: declared } : inherited;
 
     const [prefix, local] = splitName(qname);
-    const ns = prefix === 'xml' ? XML_NS : lookupNamespace(scope, prefix);
-    if (ns === undefined) {
-      throw new XmlDocumentError('xml-invalid', `namespace prefix "${prefix}" of <${qname}> is not declared`);
-    }
+    const ns = prefix === 'xml' ? XML_NS : (lookupNamespace(scope, prefix) ?? undeclaredNamespace(prefix));
 
     const children: XmlElement[] = [];
     let text = '';
@@ -226,9 +235,17 @@ export interface XmlName {
   readonly local: string;
 }
 
+/**
+ * Children with this name. Elements in no namespace stand in for the namespaced name when the
+ * parent has no child in the right namespace: producers that drop the namespace on some
+ * elements (`<TaxCategory>` inside `cac:TaxSubtotal`) still mean the UBL/CII element, and the
+ * exact match always wins where both are present.
+ */
 export function childrenNamed(parent: XmlElement | undefined, name: XmlName): XmlElement[] {
   if (!parent) return [];
-  return parent.children.filter((c) => c.local === name.local && c.ns === name.ns);
+  const exact = parent.children.filter((c) => c.local === name.local && c.ns === name.ns);
+  if (exact.length > 0 || name.ns === '') return exact;
+  return parent.children.filter((c) => c.local === name.local && c.ns === '');
 }
 
 /** Follows a path of child steps, taking the first match at each step. */
@@ -236,7 +253,7 @@ export function descend(start: XmlElement | undefined, ...path: XmlName[]): XmlE
   let current = start;
   for (const step of path) {
     if (!current) return undefined;
-    current = current.children.find((c) => c.local === step.local && c.ns === step.ns);
+    current = childrenNamed(current, step)[0];
   }
   return current;
 }
