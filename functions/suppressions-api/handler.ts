@@ -27,6 +27,8 @@ import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import { syncStatusView } from '../../shared/services/sync-status.ts';
 import { addressRef, logger, metrics } from '../../shared/observability.ts';
+import { httpErrors, jsonResponse, requestBody } from '../../shared/adapters/http-response.ts';
+import { parseJson } from '../../shared/schemas/json.ts';
 
 export interface SuppressionsApiDeps {
   store: SuppressionStore;
@@ -39,9 +41,8 @@ export interface SuppressionsApiDeps {
 const scopeSchema = z.object({ domain: z.string().check(z.minLength(1)), stream: z.optional(z.enum(['transactional', 'bulk'])) });
 const putSchema = z.object({ reason: z.enum(['bounce', 'complaint', 'unsubscribe', 'manual']), scope: z.optional(scopeSchema) });
 
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
+// One JSON response / error mapping for both HTTP functions (shared/adapters/http-response.ts).
+const json = jsonResponse;
 
 async function view(email: string, deps: SuppressionsApiDeps, domain?: string) {
   const state = await deps.store.get(email);
@@ -60,7 +61,7 @@ export async function handleSuppressionsRequest(event: APIGatewayProxyEventV2, d
   if (method === 'PUT') {
     let body: unknown;
     try {
-      body = JSON.parse(event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? ''));
+      body = parseJson(requestBody(event).toString('utf8'));
     } catch {
       return json(400, { message: 'body must be JSON' });
     }
@@ -95,4 +96,5 @@ const getDeps = (): SuppressionsApiDeps =>
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics))
+  .use(httpErrors())
   .handler((event: APIGatewayProxyEventV2) => handleSuppressionsRequest(event, getDeps()));
