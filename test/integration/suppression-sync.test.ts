@@ -238,6 +238,8 @@ describe('suppression sync: bounded tries', () => {
     const maxAttempts = Number(SYNC_TEST_ENV.SYNC_MAX_ATTEMPTS);
     const email = uniqueEmail('Always-503');
     await drain(syncDlq.url);
+    // Whatever earlier tests (any file) left due for SES goes first, so it cannot take the faults.
+    await waitFor(async () => ((await runScheduled('ses-sync')).result as { addresses: number }).addresses === 0, 'SES outbox empty');
     const putsBefore = (await sesState()).calls.PutSuppressedDestination ?? 0;
     await sim(ses, 'faults', [{ status: 503, count: maxAttempts, operation: 'PutSuppressedDestination' }]);
     // Act: the drain runs until the address is given up on (backoff 100 ms doubling to 800 ms here).
@@ -256,7 +258,7 @@ describe('suppression sync: bounded tries', () => {
     // Further runs leave it alone: it left the outbox.
     await runScheduled('ses-sync');
     expect((await sesState()).calls.PutSuppressedDestination).toBe(putsBefore + maxAttempts);
-  });
+  }, 180_000);
 });
 
 describe('suppression sync: burst', () => {
