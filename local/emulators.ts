@@ -54,13 +54,17 @@ export async function startFauxqsEmulator(port: number, region: string): Promise
   });
 }
 
-/** Wait until `ready` answers true, or fail with the child's last output. */
+/**
+ * Wait until `ready` answers true, or fail with the child's last output. DynamoDB Local's JVM
+ * is ready in ~2 s on an idle machine but has taken over 30 s on a loaded 2-core one: the
+ * budget is for the loaded case (a child that dies fails at once, see below).
+ */
 async function waitForChild(
   child: ChildProcess,
   name: string,
   endpoint: string,
   ready: (endpoint: string) => Promise<boolean>,
-  timeoutMs = 30_000,
+  timeoutMs = 90_000,
 ): Promise<RunningEmulator> {
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

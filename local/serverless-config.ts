@@ -15,7 +15,7 @@ export interface HttpApiEvent {
   httpApi: { method: string; path: string } | string;
 }
 export interface SqsEvent {
-  sqs: { arn: unknown; batchSize?: number; maximumBatchingWindow?: number; functionResponseType?: string };
+  sqs: { arn: unknown; batchSize?: number; maximumBatchingWindow?: number; maximumConcurrency?: number; functionResponseType?: string };
 }
 export interface StreamEvent {
   stream: {

@@ -18,9 +18,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Server } from 'node:http';
 import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator, type RunningEmulator } from './emulators.ts';
-import { loadServiceConfig, type FunctionConfig, type ServiceConfig } from './serverless-config.ts';
+import { loadServiceConfig, type FunctionConfig, type ServiceConfig, type SqsEvent } from './serverless-config.ts';
 import { provisionResources, ResourceRegistry } from './resources.ts';
-import { SqsPoller } from './event-sources/sqs-poller.ts';
+import { pollerConcurrency, SqsPoller } from './event-sources/sqs-poller.ts';
 import { startHttpApi, type LocalRoute, type Route } from './event-sources/http-api.ts';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateContactListCommand, SESv2Client } from '@aws-sdk/client-sesv2';
@@ -230,7 +230,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const invoke = (event: unknown) => invokeWithTimeout(handler, event, lambdaContext(functionName, timeout, Number(fn.memorySize ?? 256), region), timeout);
       for (const ev of fn.events ?? []) {
         if ('sqs' in ev) {
-          const sqs = (ev as { sqs: { arn: unknown; batchSize?: number; functionResponseType?: string } }).sqs;
+          const sqs = (ev as SqsEvent).sqs;
           const arn = String(registry.resolve(sqs.arn));
           const queue = [...registry.created.values()].find((r) => r.attributes.Arn === arn);
           if (!queue) throw new LocalStackError(`${name}: sqs event names ${arn}, which is not a local queue`);
@@ -242,7 +242,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             region,
             batchSize: sqs.batchSize ?? 10,
             reportBatchItemFailures: sqs.functionResponseType === 'ReportBatchItemFailures',
-            concurrency: Math.max(1, Math.min(4, Number(fn.reservedConcurrency ?? 2))),
+            concurrency: pollerConcurrency(sqs, fn.reservedConcurrency),
             retryDelaySeconds: options.retryDelaySeconds ?? 1,
             invoke: (event) => invoke(event),
             onError: (error) => onError(name, error),

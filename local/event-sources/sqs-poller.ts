@@ -31,6 +31,20 @@ export interface SqsPollerOptions {
   onError: (error: unknown) => void;
 }
 
+/** Most batches one local poller runs at once, whatever the mapping allows (a 2-core laptop). */
+export const LOCAL_POLLER_CAP = 4;
+
+/**
+ * How many batches the local poller runs at once for one SQS mapping: the mapping's
+ * `maximumConcurrency` as Lambda honours it (never more), else the function's reserved
+ * concurrency, else 2; at most LOCAL_POLLER_CAP.
+ */
+export function pollerConcurrency(mapping: { maximumConcurrency?: unknown }, reservedConcurrency?: unknown): number {
+  const declared = Number(mapping.maximumConcurrency ?? reservedConcurrency ?? 2);
+  if (!Number.isInteger(declared) || declared < 1) throw new RangeError(`SQS mapping concurrency must be a positive integer, got ${String(mapping.maximumConcurrency ?? reservedConcurrency)}`);
+  return Math.min(LOCAL_POLLER_CAP, declared);
+}
+
 export function toSqsRecord(m: Message, queueArn: string, region: string): SQSRecord {
   const attrs = m.Attributes ?? {};
   return {

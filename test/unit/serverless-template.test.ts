@@ -6,11 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadAwsServiceSpec } from '@aws-cdk/aws-service-spec';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { retentionProblems, specProblems, sqsMappingProblems, type Template } from './cloudformation-checks.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
 let resources: Record<string, Resource>;
+let template: Template;
 let outDir: string;
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -23,8 +26,8 @@ beforeAll(() => {
     env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', SLS_TELEMETRY_DISABLED: '1' },
     stdio: 'pipe',
   });
-  const template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
-  resources = template.Resources;
+  template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  resources = template.Resources as Record<string, Resource>;
 }, 120_000);
 
 describe('packaged CloudFormation template', () => {
@@ -66,6 +69,27 @@ describe('packaged CloudFormation template', () => {
     expect(mappings.length).toBeGreaterThan(0);
     for (const [id, m] of mappings) expect(m.Properties.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
   });
+
+  it('caps every SQS mapping on the mapping (ScalingConfig), never below it with reserved concurrency', () => {
+    const queues = new Set(ofType('AWS::SQS::Queue').map(([id]) => id));
+    const sqsMappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => queues.has(refId(m.Properties.EventSourceArn) ?? ''));
+    // ses-feedback, mailtrap-events, inbound-parse at least.
+    expect(sqsMappings.length).toBeGreaterThanOrEqual(3);
+    for (const [id, m] of sqsMappings) expect(m.Properties.ScalingConfig?.MaximumConcurrency, id).toBeGreaterThanOrEqual(2);
+    expect(sqsMappingProblems(template)).toEqual([]);
+  });
+
+  it('retains every table and bucket that holds data on stack deletion and replacement', () => {
+    const data = [...ofType('AWS::DynamoDB::Table'), ...ofType('AWS::S3::Bucket')].map(([id]) => id).filter((id) => id !== 'ServerlessDeploymentBucket');
+    expect(data).toEqual(expect.arrayContaining(['InboundBucket', 'InboundTable', 'QuarantineBucket', 'SuppressionSyncBucket', 'SuppressionSyncTable', 'SuppressionsTable']));
+    // The framework's deployment bucket holds only the packaged zips and templates.
+    expect(retentionProblems(template, new Set(['ServerlessDeploymentBucket']))).toEqual([]);
+  });
+
+  it('is valid against the CloudFormation resource specification (types, property names and types, references)', async () => {
+    const db = await loadAwsServiceSpec();
+    expect(specProblems(template, db)).toEqual([]);
+  }, 60_000);
 
   it('keeps the suppression table recoverable and streaming', () => {
     const table = resources.SuppressionsTable as Resource;
