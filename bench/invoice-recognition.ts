@@ -1,6 +1,7 @@
 /**
- * Per-attachment recognition time for each input kind the mail pipeline sees.
- * Run: node --import tsx bench/invoice-recognition.ts [runs=200]
+ * Per-attachment recognition time for each input kind the mail pipeline sees, then accuracy
+ * and calibration on the generated evaluation corpus.
+ * Run: npm run bench:recognition -- [runs=200] [plainPdfs=400] [eInvoices=10]
  *
  * Inputs are generated in-process (an @e-invoice-eu/core rendering of one sample invoice
  * and a hand-written text PDF), so the bench needs no corpus and measures only
@@ -10,8 +11,17 @@
 import { recogniseAttachment } from '../shared/domain/invoice/recognise-attachment.ts';
 import { buildMinimalPdf } from '../test/fixtures/invoices/minimal-pdf.ts';
 import { renderSampleInvoice } from '../test/fixtures/invoices/sample-e-invoice.ts';
+import { generatePlainPdfCorpus } from '../test/fixtures/invoices/plain-pdf-corpus.ts';
+import { generateEInvoiceCorpus } from '../test/fixtures/invoices/e-invoice-corpus.ts';
+import { emptyScore, formatScore, scoreDocument } from '../test/fixtures/invoices/evaluate-recognition.ts';
+import { openPdf } from '../shared/domain/invoice/pdf-document.ts';
+import { layoutFromPages } from '../shared/domain/invoice/pdf-layout.ts';
+import { RecognitionBudget } from '../shared/domain/invoice/budget.ts';
+import { recogniseInvoiceText } from '../shared/domain/invoice/pdf-text-heuristics.ts';
 
 const runs = Number(process.argv[2] ?? 200);
+const plainPdfCount = Number(process.argv[3] ?? 400);
+const eInvoiceCount = Number(process.argv[4] ?? 10);
 const WARM_UP = 20;
 
 function percentile(sorted: number[], p: number): number {
@@ -70,3 +80,40 @@ for (const [label, bytes] of inputs) {
     ].join(' '),
   );
 }
+
+// ------------------------------------------------------------------ accuracy and calibration
+
+console.log('');
+console.log(`accuracy on the generated corpus (seeds 1..; a field counts as right only when equal to what the document states)`);
+
+const eInvoiceScore = emptyScore();
+let wrongFormat = 0;
+for (const c of await generateEInvoiceCorpus(eInvoiceCount)) {
+  const result = await recogniseAttachment({ bytes: c.bytes });
+  if (result.invoices[0]?.format !== c.format) wrongFormat++;
+  scoreDocument(eInvoiceScore, c.id, c.expected, result.invoices[0]);
+}
+console.log(formatScore(`e-invoices (${eInvoiceCount} invoices x 10 formats of @e-invoice-eu/core)`, eInvoiceScore));
+console.log(`format reported wrongly: ${wrongFormat}`);
+console.log('');
+
+// Baseline in the same run: the same plain PDFs read from their text alone (lines, no
+// coordinates), which is what the recogniser did before it used positions.
+const positional = emptyScore();
+const textOnly = emptyScore();
+const plainStarted = performance.now();
+for (const c of generatePlainPdfCorpus(plainPdfCount)) {
+  const result = await recogniseAttachment({ bytes: c.bytes });
+  scoreDocument(positional, c.id, c.expected, result.invoices[0]);
+  const pdf = await openPdf(c.bytes);
+  const lines = layoutFromPages(await pdf.textPages(new RecognitionBudget())).lines.map((l) => l.text);
+  await pdf.close();
+  scoreDocument(textOnly, c.id, c.expected, recogniseInvoiceText(lines) ?? undefined);
+}
+const plainMs = performance.now() - plainStarted;
+console.log(formatScore(`plain PDFs, positional (${plainPdfCount} documents, 6 languages, 5 layouts)`, positional));
+console.log('');
+console.log(formatScore('baseline: the same plain PDFs as text lines without coordinates', textOnly));
+console.log(`(${(plainMs / plainPdfCount).toFixed(1)} ms per document for both readings together)`);
+const wrongConfident = positional.wrongExamples.filter((e) => / \((0\.[89]\d*|1)\) /.test(e));
+if (wrongConfident.length > 0) console.log(`wrong at confidence >= 0.8:\n  ${wrongConfident.join('\n  ')}`);

@@ -30,6 +30,7 @@ export function parseReport(parsed: ParsedMessage) {
       iban: i.iban,
       method: i.method,
       confidence: i.confidence,
+      warnings: i.warnings,
     })),
     problems: parsed.problems.map((p) => ({ code: p.code, message: p.message })),
   };
@@ -50,7 +51,9 @@ export const parse: Command = {
       `message ${report.messageId ?? '(no Message-ID)'} from ${report.from ?? '(no From)'}: ${report.subject ?? '(no subject)'}`,
       ...report.attachments.map((a) => `  attachment ${a.filename} (${a.contentType}, ${a.size} bytes, sha256 ${a.sha256.slice(0, 12)}…)`),
       ...report.invoices.map(
-        (i) => `  invoice ${i.invoiceNumber ?? '?'} ${i.documentType} [${i.format}, ${i.method}, confidence ${i.confidence}] ${i.totalWithVat ?? '?'} ${i.currency ?? ''} from ${i.sellerName ?? '?'}`,
+        (i) =>
+          `  invoice ${i.invoiceNumber ?? '?'} ${i.documentType} [${i.format}, ${i.method}, confidence ${i.confidence}] ${i.totalWithVat ?? '?'} ${i.currency ?? ''} from ${i.sellerName ?? '?'}` +
+          i.warnings.map((w) => ` ! ${w.code} (missing ${w.missing.join(', ')})`).join(''),
       ),
       ...report.problems.map((p) => `  problem ${p.code}: ${p.message}`),
     ];

@@ -2,14 +2,18 @@
  * Inbound records on one DynamoDB table (`pk`, `sk`):
  * - message:  pk `MSG#<sesMessageId>`, sk `MESSAGE`
  * - invoice:  pk `MSG#<sesMessageId>`, sk `INVOICE#<n>` (one Query reads a message with its invoices)
- * - attempts: pk `MSG#<sesMessageId>`, sk `ATTEMPTS` (started / finished counters: crash detection)
+ * - recognition: pk `MSG#<sesMessageId>`, sk `RECOGNISING#<n>` (started / finished counters per
+ *   attachment: an attempt that died recognising attachment n left started > finished)
  * - identity: pk `ID#<identity key>`,  sk `CLAIM`, holding the invoice id that was first seen with it
  * Messages and invoices also carry `kind` + `listSk` (`<receivedAt>#<id>`), the keys of the
  * `ByKind` index, so "newest invoices" is a Query rather than a Scan.
+ * The message and its invoices are written in one TransactWriteItems (up to 100 items), so an
+ * invoice never exists without its message record; a write DynamoDB refuses for its size is
+ * reported as RecordTooLargeError (content), anything else is thrown as it is (retried).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { InboundStore } from '../ports/inbound-store.ts';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { RecordTooLargeError, type InboundStore } from '../ports/inbound-store.ts';
 import type { InboundMessageRecord, InvoiceRecord } from '../schemas/inbound-records.ts';
 
 export class InvoiceIdError extends Error {
@@ -34,6 +38,21 @@ function strip<T>(item: Record<string, unknown>): T {
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
 
+/**
+ * DynamoDB's answers to an item or key that is too large: a ValidationException "Item size has
+ * exceeded the maximum allowed size" / "Size of hashkey has exceeded the maximum size limit of
+ * 2048 bytes" (also inside a TransactWriteItems), or "Transaction request cannot be larger than 4 MB".
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+ */
+const isSizeRefusal = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ValidationException' && /size has exceeded|size limit|cannot be larger than|exceeds? the maximum/i.test(error.message);
+
+/** Transactions cancelled only because the message record exists already (another delivery won). */
+const cancelledByExistingMessage = (error: unknown): boolean => {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons[0]?.Code === 'ConditionalCheckFailed' && reasons.slice(1).every((r) => r.Code === 'None' || r.Code === 'ConditionalCheckFailed');
+};
 export class DynamoInboundStore implements InboundStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -45,21 +64,45 @@ export class DynamoInboundStore implements InboundStore {
     return out.Item ? strip<InboundMessageRecord>(out.Item) : undefined;
   }
 
-  async putMessage(record: InboundMessageRecord): Promise<void> {
-    // Plain put: the record is derived from the same S3 object every time.
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...record, pk: `MSG#${record.messageId}`, sk: 'MESSAGE', kind: 'message', listSk: `${record.receivedAt}#${record.messageId}` },
-      }),
-    );
+  async recordMessage(record: InboundMessageRecord, invoices: InvoiceRecord[]): Promise<boolean> {
+    const items = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...record, pk: `MSG#${record.messageId}`, sk: 'MESSAGE', kind: 'message', listSk: `${record.receivedAt}#${record.messageId}` },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      ...invoices.map((invoice) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: { ...invoice, ...invoiceKey(invoice.invoiceId), kind: 'invoice', listSk: `${invoice.receivedAt}#${invoice.invoiceId}` },
+          // Unconditional: invoices only ever exist with their message, so none is there yet;
+          // one left by a pre-transaction version of this code is rewritten with the same
+          // content (same id, same S3 object), at worst published once more (consumers dedupe
+          // on invoiceId).
+        },
+      })),
+    ];
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (error) {
+      if (cancelledByExistingMessage(error)) return false;
+      if (isSizeRefusal(error)) throw new RecordTooLargeError(`DynamoDB refused the records of message ${record.messageId} for their size: ${(error as Error).message}`);
+      throw error;
+    }
   }
 
-  async startAttempt(messageId: string): Promise<number> {
+  private recognitionKey(messageId: string, attachmentIndex: number) {
+    return { pk: `MSG#${messageId}`, sk: `RECOGNISING#${String(attachmentIndex).padStart(4, '0')}` };
+  }
+
+  async beginRecognition(messageId: string, attachmentIndex: number): Promise<number> {
     const out = await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `MSG#${messageId}`, sk: 'ATTEMPTS' },
+        Key: this.recognitionKey(messageId, attachmentIndex),
         UpdateExpression: 'ADD started :one',
         ExpressionAttributeValues: { ':one': 1 },
         ReturnValues: 'ALL_NEW',
@@ -70,11 +113,11 @@ export class DynamoInboundStore implements InboundStore {
     return Math.max(0, started - 1 - finished);
   }
 
-  async finishAttempt(messageId: string): Promise<void> {
+  async endRecognition(messageId: string, attachmentIndex: number): Promise<void> {
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `MSG#${messageId}`, sk: 'ATTEMPTS' },
+        Key: this.recognitionKey(messageId, attachmentIndex),
         UpdateExpression: 'ADD finished :one',
         ExpressionAttributeValues: { ':one': 1 },
       }),
@@ -112,22 +155,6 @@ export class DynamoInboundStore implements InboundStore {
       }
     }
     return original;
-  }
-
-  async createInvoice(record: InvoiceRecord): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...record, ...invoiceKey(record.invoiceId), kind: 'invoice', listSk: `${record.receivedAt}#${record.invoiceId}` },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
   }
 
   async getInvoice(invoiceId: string): Promise<InvoiceRecord | undefined> {

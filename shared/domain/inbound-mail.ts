@@ -3,6 +3,7 @@
  * S3, which status it ends with, and which keys identify "the same invoice" across messages.
  */
 import type { RecognisedInvoice } from './invoice/types.ts';
+import { boundKey } from './inbound-bounds.ts';
 
 export type InboundStatus = 'processed' | 'no-invoice' | 'quarantined' | 'failed';
 
@@ -14,9 +15,12 @@ export type InboundStatus = 'processed' | 'no-invoice' | 'quarantined' | 'failed
  * - mime-malformed: the MIME parser gave up (the message so far is kept)
  * - attachment-too-large: a candidate part above the buffering cap; stored, not recognised
  * - nesting-too-deep: a forwarded message inside forwarded messages beyond the depth limit
- * - too-many-attachments: parts beyond the limit are hashed but neither stored nor recognised
- * - recognition-skipped: previous attempts on this message did not finish (timeout or crash
- *   in recognition?), so this attempt stores attachments without recognising them
+ * - too-many-attachments: parts beyond the limit are only counted (not listed, stored or recognised)
+ * - too-many-invoices: invoices beyond RECORD_LIMITS.invoicesPerMessage are not recorded
+ * - recognition-skipped: earlier attempts died while recognising this attachment (timeout or
+ *   out of memory?), so it is stored without being recognised again
+ * - record-too-large: DynamoDB refused the record for its size; a trimmed one was written
+ * - problems-omitted: more problems than a record lists; counted by code
  */
 export type InboundProblemCode =
   | 'message-empty'
@@ -25,7 +29,10 @@ export type InboundProblemCode =
   | 'attachment-too-large'
   | 'nesting-too-deep'
   | 'too-many-attachments'
-  | 'recognition-skipped';
+  | 'too-many-invoices'
+  | 'recognition-skipped'
+  | 'record-too-large'
+  | 'problems-omitted';
 
 /** Turns any attachment name into one S3 key segment: ASCII, no path, bounded length. */
 export function safeFilename(name: string | undefined | null, fallback = 'attachment'): string {
@@ -66,11 +73,44 @@ export function invoiceIdentityKeys(invoice: Pick<RecognisedInvoice, 'invoiceNum
   const keys = [`sha256#${attachmentSha256}`];
   const seller = invoice.sellerVatId ? `vat:${normaliseToken(invoice.sellerVatId)}` : invoice.sellerName ? `name:${normaliseToken(invoice.sellerName)}` : null;
   const number = invoice.invoiceNumber ? normaliseToken(invoice.invoiceNumber) : '';
-  if (seller && seller.length > 4 && number.length > 0) keys.unshift(`seller#${seller}#${number}`);
+  if (seller && seller.length > 4 && number.length > 0) keys.unshift(`seller#${boundKey(`${seller}#${number}`)}`);
   return keys;
 }
 
 /** Stable id of the n-th (0-based) invoice found in a message. */
 export function invoiceId(messageId: string, n: number): string {
   return `${messageId}:${n + 1}`;
+}
+
+/**
+ * Types a browser may render or run when someone opens the stored object (HTML, SVG, XML with
+ * scripts or XSLT, JavaScript…) are stored as application/octet-stream; only these inert ones
+ * keep their type. Every attachment is also stored with `Content-Disposition: attachment`.
+ */
+const INERT_TYPES = new Set([
+  'application/pdf',
+  'application/zip',
+  'application/octet-stream',
+  'application/msword',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.ms-excel',
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/tiff',
+  'image/webp',
+  'text/plain',
+  'text/csv',
+]);
+
+export function storedContentType(contentType: string): string {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return INERT_TYPES.has(type) ? type : 'application/octet-stream';
+}
+
+/** `attachment; filename="<ascii>"; filename*=UTF-8''<encoded>` (RFC 6266), from the safe file name. */
+export function attachmentDisposition(filename: string): string {
+  const safe = safeFilename(filename);
+  return `attachment; filename="${safe}"; filename*=UTF-8''${encodeURIComponent(safe)}`;
 }

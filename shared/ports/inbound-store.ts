@@ -1,26 +1,34 @@
 import type { InboundMessageRecord, InvoiceRecord } from '../schemas/inbound-records.ts';
 
+/** The store refused a record for its size (DynamoDB: item over 400 KB, key over 2 KB): a content problem, never retried as is. */
+export class RecordTooLargeError extends Error {
+  override name = 'RecordTooLargeError';
+}
+
 /**
  * Message and invoice records. Every write is keyed by ids derived from the SES message id,
  * so processing the same S3 object again rewrites the same items instead of adding new ones.
  */
 export interface InboundStore {
   getMessage(messageId: string): Promise<InboundMessageRecord | undefined>;
-  putMessage(record: InboundMessageRecord): Promise<void>;
   /**
-   * Notes that an attempt on the message starts; returns how many earlier attempts started
-   * and never finished (the function died: timeout, out of memory).
+   * Writes the message record and its invoices together (all or nothing), so no invoice is
+   * ever recorded without its message. Resolves false when the message was recorded already
+   * (a concurrent delivery won); throws RecordTooLargeError when an item is too large.
    */
-  startAttempt(messageId: string): Promise<number>;
-  /** Notes that an attempt ended, successfully or with an error it could report. */
-  finishAttempt(messageId: string): Promise<void>;
+  recordMessage(record: InboundMessageRecord, invoices: InvoiceRecord[]): Promise<boolean>;
+  /**
+   * Notes that recognition of one attachment of the message starts; resolves with how many
+   * earlier attempts started it and never noted its end (they died in it: timeout, out of memory).
+   */
+  beginRecognition(messageId: string, attachmentIndex: number): Promise<number>;
+  /** Notes that recognition of the attachment ended. */
+  endRecognition(messageId: string, attachmentIndex: number): Promise<void>;
   /**
    * Claims each identity key for `invoiceId` unless another invoice holds it; returns the
    * first other holder (the invoice this one duplicates), or null.
    */
   claimIdentity(invoiceId: string, keys: string[]): Promise<string | null>;
-  /** Creates the invoice item; false when it already existed (redelivery). */
-  createInvoice(record: InvoiceRecord): Promise<boolean>;
   getInvoice(invoiceId: string): Promise<InvoiceRecord | undefined>;
   /**
    * Takes the right to publish the invoice's event: true unless it was published already or

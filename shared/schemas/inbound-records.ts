@@ -51,6 +51,8 @@ export const inboundMessageRecordSchema = z.object({
   /** Failed verdicts the policy did not act on. */
   notedVerdicts: z.array(z.string()),
   attachments: z.array(storedAttachmentSchema),
+  /** Parts past the attachment limit: counted, not listed (absent on records from before the limit). */
+  omittedAttachments: z.optional(z.number()),
   status: z.enum(['processed', 'no-invoice', 'quarantined', 'failed']),
   reason: nullableString(),
   problems: z.array(inboundProblemSchema),

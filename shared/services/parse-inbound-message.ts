@@ -15,15 +15,23 @@
  * (mailparser itself already walks rfc822 parts marked `inline`; the ones marked as
  * attachments arrive here as attachments.)
  *
+ * Bounded: every string it hands back is cut to RECORD_LIMITS (shared/domain/inbound-bounds.ts);
+ * parts past `maxAttachments` are only counted (`omittedAttachments`); recognition of each
+ * candidate runs within a RecognitionBudget (per attachment, and `messageMs` for all of them),
+ * over which it ends as `recognition-budget-exceeded` and the other attachments go on.
+ *
  * Errors: bad content never throws; it ends as a `problems` entry. Only failures of the
- * infrastructure throw: SourceReadError (the raw stream broke) and AttachmentSinkError (storing
- * an attachment failed), so the caller can retry those; and MailparserContractError, a bug
- * (mailparser changed under us) that must not be recorded as bad content.
+ * infrastructure throw: SourceReadError (the raw stream broke), AttachmentSinkError (storing
+ * an attachment failed) and RecognitionGuardError (recording that recognition starts or ends
+ * failed), so the caller can retry those; and MailparserContractError, a bug (mailparser
+ * changed under us) that must not be recorded as bad content.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { MailParser, type AddressObject, type AttachmentStream, type Headers, type MessageText } from 'mailparser';
 import { isCandidateAttachment, recogniseAttachment, type AttachmentInput } from '../domain/invoice/recognise-attachment.ts';
-import type { RecognisedInvoice, RecognitionResult } from '../domain/invoice/types.ts';
+import { INVOICE_FIELDS, type RecognisedInvoice, type RecognitionResult } from '../domain/invoice/types.ts';
+import { RECOGNITION_LIMITS, RecognitionBudget, type RecognitionLimits } from '../domain/invoice/budget.ts';
+import { boundFields, boundNullable, boundProblems, boundText, RECORD_LIMITS } from '../domain/inbound-bounds.ts';
 import type { AttachmentSink } from '../ports/attachment-sink.ts';
 import type { InboundProblem } from '../schemas/inbound-records.ts';
 
@@ -33,6 +41,25 @@ export class SourceReadError extends Error {
 
 export class AttachmentSinkError extends Error {
   override name = 'AttachmentSinkError';
+}
+
+/** The guard could not record that recognition of an attachment starts or ends (its store failed). */
+export class RecognitionGuardError extends Error {
+  override name = 'RecognitionGuardError';
+}
+
+/**
+ * Brackets the recognition of each candidate attachment, so that an attempt that dies inside
+ * it (timeout, out of memory) is told from one that failed for an outage elsewhere: only the
+ * bracket is at risk, and only the attachment in it is given up on.
+ */
+export interface RecognitionGuard {
+  /** Notes the start; resolves with how many earlier attempts died recognising this attachment. */
+  begin(index: number): Promise<number>;
+  /** Notes the end (whatever the outcome). */
+  end(index: number): Promise<void>;
+  /** After this many deaths the attachment is stored but not recognised again. */
+  maxDeaths: number;
 }
 
 /** mailparser did not behave as this module relies on (a dependency upgrade changed it). */
@@ -51,6 +78,12 @@ export interface ParseOptions {
   recognise: boolean;
   /** Replaceable for tests; defaults to the domain recogniser. */
   recogniser: (input: AttachmentInput) => Promise<RecognitionResult>;
+  /** Per-attachment limits (RECOGNITION_LIMITS by default); `messageMs` bounds all attachments together. */
+  budget: Partial<RecognitionLimits>;
+  /** The clock budgets run on (injectable for tests). */
+  now: () => number;
+  /** Crash detection per attachment (the inbound-parse function; the CLI has none). */
+  guard?: RecognitionGuard;
 }
 
 export const DEFAULT_PARSE_OPTIONS: ParseOptions = {
@@ -59,6 +92,8 @@ export const DEFAULT_PARSE_OPTIONS: ParseOptions = {
   maxAttachments: 100,
   recognise: true,
   recogniser: recogniseAttachment,
+  budget: {},
+  now: () => performance.now(),
 };
 
 export interface ParsedAttachment {
@@ -83,6 +118,8 @@ export interface ParsedMessage {
   /** First From address. */
   from: string | null;
   attachments: ParsedAttachment[];
+  /** Parts past `maxAttachments`: counted only (neither listed, stored nor recognised). */
+  omittedAttachments: number;
   invoices: ExtractedInvoice[];
   problems: InboundProblem[];
   /** Raw bytes read from the source. */
@@ -153,13 +190,19 @@ class MessageWalk {
   readonly attachments: ParsedAttachment[] = [];
   readonly invoices: ExtractedInvoice[] = [];
   readonly problems: InboundProblem[] = [];
+  omitted = 0;
   /** The recognition still running for the previous candidate, if any. */
   private recognising: Promise<void> = Promise.resolve();
+  private readonly limits: RecognitionLimits;
+  private readonly messageDeadline: number;
 
   constructor(
     private readonly sink: AttachmentSink,
     private readonly options: ParseOptions,
-  ) {}
+  ) {
+    this.limits = { ...RECOGNITION_LIMITS, ...options.budget };
+    this.messageDeadline = options.now() + this.limits.messageMs;
+  }
 
   /** Parses one message level; resolves with its headers (undefined if none were read). */
   async walk(input: Readable, depth: number, parentIndex?: number): Promise<Headers | undefined> {
@@ -188,7 +231,7 @@ class MessageWalk {
       if (sourceError !== undefined || error instanceof SourceReadError) {
         throw error instanceof SourceReadError ? error : new SourceReadError(`reading the message failed: ${describeError(sourceError)}`);
       }
-      if (error instanceof AttachmentSinkError || error instanceof MailparserContractError) throw error;
+      if (error instanceof AttachmentSinkError || error instanceof MailparserContractError || error instanceof RecognitionGuardError) throw error;
       // Anything else is mailparser/mailsplit refusing the content (header block too large,
       // too many parts, undecodable structure). Keep what was parsed so far.
       this.problems.push({
@@ -206,15 +249,13 @@ class MessageWalk {
 
   private async attachment(data: AttachmentStream, depth: number): Promise<void> {
     const index = ++this.counter;
-    const contentType = (data.contentType || 'application/octet-stream').toLowerCase();
-    const filename = data.filename?.trim() || defaultFilename(contentType, index);
+    const contentType = boundText((data.contentType || 'application/octet-stream').toLowerCase(), RECORD_LIMITS.contentTypeChars);
+    const filename = boundText(data.filename?.trim() || defaultFilename(contentType, index), RECORD_LIMITS.filenameChars);
     let size = 0;
 
     // The sink reads from `toSink`; a failed store must not leave us waiting on 'drain'.
     const overLimit = index > this.options.maxAttachments;
-    if (overLimit && index === this.options.maxAttachments + 1) {
-      this.problems.push({ code: 'too-many-attachments', message: `more than ${this.options.maxAttachments} attachments: the rest are described but not stored or recognised` });
-    }
+    if (overLimit) this.omitted++;
     let toSink: PassThrough | null = null;
     let stored: Promise<{ key: string | null }> | null = null;
     if (!overLimit) {
@@ -295,6 +336,7 @@ class MessageWalk {
     // Set by mailparser's hashing stream (data.content) when it flushed, before its end.
     const sha256 = data.checksum;
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new MailparserContractError(`attachment ${index}: mailparser gave no sha256 checksum (${String(sha256)})`);
+    if (overLimit) return;
     this.attachments.push({ index, filename, contentType, size, sha256, key, depth });
 
     if (!candidate) return;
@@ -316,15 +358,47 @@ class MessageWalk {
   }
 
   private async recognise(bytes: Buffer, filename: string, contentType: string, index: number): Promise<void> {
+    const now = this.options.now();
+    if (now > this.messageDeadline) {
+      this.problems.push({
+        code: 'recognition-budget-exceeded',
+        message: `"${filename}" (${contentType}): the message's ${this.limits.messageMs} ms recognition budget is used up by earlier attachments: stored, not recognised`,
+        attachment: index,
+      });
+      return;
+    }
+    const guard = this.options.guard;
+    if (guard) {
+      const deaths = await guard.begin(index).catch((error: unknown) => {
+        throw new RecognitionGuardError(`recording that recognition of attachment ${index} starts failed: ${describeError(error)}`);
+      });
+      if (deaths >= guard.maxDeaths) {
+        await this.endGuard(guard, index);
+        this.problems.push({
+          code: 'recognition-skipped',
+          message: `"${filename}": ${deaths} earlier attempts died recognising it (timeout or out of memory?): stored, not recognised`,
+          attachment: index,
+        });
+        return;
+      }
+    }
     let result: RecognitionResult;
     try {
-      result = await this.options.recogniser({ bytes, filename, contentType });
+      const budget = new RecognitionBudget({ limits: this.limits, deadline: Math.min(now + this.limits.attachmentMs, this.messageDeadline), now: this.options.now });
+      result = await this.options.recogniser({ bytes, filename, contentType, budget });
     } catch (error) {
       // recogniseAttachment never throws by contract; a replacement might.
       result = { invoices: [], problems: [{ code: 'recognition-failed', message: `"${filename}": ${describeError(error)}` }] };
     }
-    for (const invoice of result.invoices) this.invoices.push({ ...invoice, attachmentIndex: index });
+    if (guard) await this.endGuard(guard, index);
+    for (const invoice of result.invoices) this.invoices.push({ ...boundFields(invoice, INVOICE_FIELDS, RECORD_LIMITS.fieldChars), attachmentIndex: index });
     for (const p of result.problems) this.problems.push({ code: p.code, message: p.message, attachment: index });
+  }
+
+  private async endGuard(guard: RecognitionGuard, index: number): Promise<void> {
+    await guard.end(index).catch((error: unknown) => {
+      throw new RecognitionGuardError(`recording that recognition of attachment ${index} ended failed: ${describeError(error)}`);
+    });
   }
 }
 
@@ -350,14 +424,21 @@ export async function parseInboundMessage(source: Readable, sink: AttachmentSink
   }
   const problems = [...run.problems];
   if (bytes === 0) problems.unshift({ code: 'message-empty', message: 'the message has no bytes' });
+  if (run.omitted > 0) {
+    problems.push({
+      code: 'too-many-attachments',
+      message: `${run.omitted} attachments past the first ${opts.maxAttachments} are only counted: not listed, stored or recognised`,
+    });
+  }
   return {
-    messageId: headers ? headerString(headers, 'message-id') : null,
-    subject: headers ? headerString(headers, 'subject') : null,
-    from: headers ? firstAddress(headers) : null,
+    messageId: headers ? boundNullable(headerString(headers, 'message-id'), RECORD_LIMITS.headerChars) : null,
+    subject: headers ? boundNullable(headerString(headers, 'subject'), RECORD_LIMITS.subjectChars) : null,
+    from: headers ? boundNullable(firstAddress(headers), RECORD_LIMITS.headerChars) : null,
     // Attachments finish out of order when a forwarded message's parts complete inside it.
     attachments: [...run.attachments].sort((a, b) => a.index - b.index),
+    omittedAttachments: run.omitted,
     invoices: run.invoices,
-    problems,
+    problems: boundProblems(problems),
     bytes,
   };
 }

@@ -4,20 +4,29 @@
  * and SNS in, tests wire fakes or the local stack.
  *
  * Idempotency (the same S3 object, delivered again):
- * - the message record is written last; once it exists, a delivery is acknowledged as is;
+ * - the message record and its invoices are written together, in one transaction, before any
+ *   event: no invoice ever exists without its message record;
+ * - once the message record exists, a delivery only publishes what is not published yet;
  * - attachment keys, invoice ids (`<messageId>:<n>`) and identity claims are derived from the
  *   message, so a re-run after a partial failure rewrites the same items;
  * - an invoice's event is published by whoever holds its publish lease, and `publishedAt`
  *   stops any later attempt. The window between publish and `publishedAt` makes delivery
  *   at-least-once in a crash; the event's `invoiceId` lets consumers dedupe.
  *
- * Errors: content problems end in the record (status failed/no-invoice plus `problems`);
- * only infrastructure failures throw, and they are all worth retrying.
+ * Bounded: every string of the records is bounded (shared/domain/inbound-bounds.ts); a write
+ * refused for its size anyway is a content problem: the record is trimmed further and written
+ * with `record-too-large`, never retried as is.
+ *
+ * Crash loops: recognition of each attachment is bracketed in the store (RecognitionGuard);
+ * an attachment that earlier attempts died in `maxCrashedAttempts` times is stored without
+ * being recognised. Outages outside that bracket (reading, claims, records, events) never
+ * count, and its end is retried for ~15 s so a short store outage does not count either.
  */
 import { decideVerdicts, type VerdictPolicyConfig } from '../domain/inbound-verdicts.ts';
 import { invoiceId, invoiceIdentityKeys, messageStatus } from '../domain/inbound-mail.ts';
+import { boundNullable, boundProblems, RECORD_LIMITS } from '../domain/inbound-bounds.ts';
 import type { AttachmentSink } from '../ports/attachment-sink.ts';
-import type { InboundStore } from '../ports/inbound-store.ts';
+import { RecordTooLargeError, type InboundStore } from '../ports/inbound-store.ts';
 import type { InvoiceEvents } from '../ports/invoice-events.ts';
 import { RawMessageMissingError, type RawMessageStore } from '../ports/raw-message-store.ts';
 import {
@@ -29,7 +38,7 @@ import {
   type InvoiceRecord,
 } from '../schemas/inbound-records.ts';
 import { receiptVerdicts, type SesReceivedNotification } from '../schemas/ses-receipt.ts';
-import { parseInboundMessage, type ParsedMessage, type ParseOptions } from './parse-inbound-message.ts';
+import { parseInboundMessage, type ParsedMessage, type ParseOptions, type RecognitionGuard } from './parse-inbound-message.ts';
 
 export class PublishInProgressError extends Error {
   override name = 'PublishInProgressError';
@@ -44,16 +53,18 @@ export interface InboundDeps {
   verdictPolicy: VerdictPolicyConfig;
   parse: Partial<ParseOptions>;
   /**
-   * After this many attempts on a message died without finishing (timeout, out of memory:
-   * most likely pdf.js on a hostile PDF), the next one stores attachments without recognition.
+   * After this many attempts died recognising one attachment (timeout, out of memory: a
+   * hostile attachment the budgets did not catch), it is stored without being recognised.
    */
   maxCrashedAttempts: number;
+  /** Waits before each retry of noting a recognition's end (default: 0.2 … 8 s, ~15 s in all). */
+  guardRetryDelaysMs?: readonly number[];
   /** How long a worker may hold an invoice's publish lease. */
   publishLeaseMs: number;
   now: () => Date;
 }
 
-export type InboundOutcome = { kind: 'already-processed'; record: InboundMessageRecord } | { kind: 'recorded'; record: InboundMessageRecord; published: number };
+export type InboundOutcome = { kind: 'already-processed' | 'recorded'; record: InboundMessageRecord; published: number };
 
 /** "Name <a@b>" or "a@b" -> a@b, as SES writes commonHeaders.from. */
 function addressOf(value: string | undefined): string | null {
@@ -64,22 +75,37 @@ function addressOf(value: string | undefined): string | null {
 
 const MESSAGE_FAILURES = new Set(['message-empty', 'message-missing', 'mime-malformed']);
 
-export async function processInboundMail(n: SesReceivedNotification, deps: InboundDeps): Promise<InboundOutcome> {
-  const messageId = n.mail.messageId;
-  const existing = await deps.store.getMessage(messageId);
-  if (existing) return { kind: 'already-processed', record: existing };
+const DEFAULT_GUARD_RETRY_DELAYS_MS = [200, 500, 1_000, 2_000, 4_000, 8_000];
 
-  // Counting attempts that never finished tells a crash loop from retried outages (an
-  // outage throws, and the attempt is counted as finished).
-  const crashed = await deps.store.startAttempt(messageId);
-  try {
-    return await processOnce(n, deps, crashed);
-  } finally {
-    await deps.store.finishAttempt(messageId).catch(() => undefined);
-  }
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The store's recognition bracket, its end retried through a short outage. */
+function recognitionGuard(messageId: string, deps: InboundDeps): RecognitionGuard {
+  const delays = deps.guardRetryDelaysMs ?? DEFAULT_GUARD_RETRY_DELAYS_MS;
+  return {
+    maxDeaths: deps.maxCrashedAttempts,
+    begin: (index) => deps.store.beginRecognition(messageId, index),
+    async end(index) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await deps.store.endRecognition(messageId, index);
+        } catch (error) {
+          const delay = delays[attempt];
+          if (delay === undefined) throw error;
+          await sleep(delay);
+        }
+      }
+    },
+  };
 }
 
-async function processOnce(n: SesReceivedNotification, deps: InboundDeps, crashed: number): Promise<InboundOutcome> {
+export async function processInboundMail(n: SesReceivedNotification, deps: InboundDeps): Promise<InboundOutcome> {
+  const existing = await deps.store.getMessage(n.mail.messageId);
+  if (existing) return { kind: 'already-processed', record: existing, published: await publishPending(existing, n.receipt.action.bucketName, deps) };
+  return processOnce(n, deps);
+}
+
+async function processOnce(n: SesReceivedNotification, deps: InboundDeps): Promise<InboundOutcome> {
   const messageId = n.mail.messageId;
 
   const location = { bucket: n.receipt.action.bucketName, key: n.receipt.action.objectKey };
@@ -93,15 +119,12 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps, crashe
   try {
     if (quarantined) rawKey = await deps.raw.quarantine(location, messageId);
     if (decision.extractAttachments) {
-      const recognise = !quarantined && crashed < deps.maxCrashedAttempts;
-      if (!quarantined && !recognise) {
-        problems.push({
-          code: 'recognition-skipped',
-          message: `${crashed} earlier attempts died before finishing (timeout or out of memory?): attachments are stored but not recognised`,
-        });
-      }
       const { body } = await deps.raw.open({ bucket: location.bucket, key: rawKey });
-      parsed = await parseInboundMessage(body, deps.attachments(messageId, quarantined ? 'quarantine/' : ''), { ...deps.parse, recognise });
+      parsed = await parseInboundMessage(body, deps.attachments(messageId, quarantined ? 'quarantine/' : ''), {
+        ...deps.parse,
+        recognise: !quarantined,
+        guard: recognitionGuard(messageId, deps),
+      });
       problems.push(...parsed.problems);
     }
   } catch (error) {
@@ -110,14 +133,21 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps, crashe
   }
 
   const receivedAt = n.receipt.timestamp;
-  const invoices = quarantined ? [] : (parsed?.invoices ?? []);
-  const records: InvoiceRecord[] = [];
+  let invoices = quarantined ? [] : (parsed?.invoices ?? []);
+  if (invoices.length > RECORD_LIMITS.invoicesPerMessage) {
+    problems.push({
+      code: 'too-many-invoices',
+      message: `${invoices.length} invoices found; the first ${RECORD_LIMITS.invoicesPerMessage} are recorded, the rest are not`,
+    });
+    invoices = invoices.slice(0, RECORD_LIMITS.invoicesPerMessage);
+  }
+  const invoiceRecords: InvoiceRecord[] = [];
   for (const [i, invoice] of invoices.entries()) {
     const attachment = parsed?.attachments.find((a) => a.index === invoice.attachmentIndex);
     if (!attachment) continue;
     const id = invoiceId(messageId, i);
     const duplicateOf = await deps.store.claimIdentity(id, invoiceIdentityKeys(invoice, attachment.sha256));
-    records.push({
+    invoiceRecords.push({
       ...pickInvoiceFields(invoice),
       invoiceId: id,
       messageId,
@@ -130,26 +160,14 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps, crashe
     });
   }
 
-  let published = 0;
-  for (const record of records) {
-    await deps.store.createInvoice(record);
-    if (await deps.store.claimPublish(record.invoiceId, deps.now(), deps.publishLeaseMs)) {
-      await deps.events.publish(toEvent(record, location.bucket));
-      await deps.store.markPublished(record.invoiceId, deps.now().toISOString());
-      published++;
-    } else if (!(await deps.store.getInvoice(record.invoiceId))?.publishedAt) {
-      // Another delivery of this message is publishing right now; let SQS bring us back.
-      throw new PublishInProgressError(`invoice ${record.invoiceId} is being published by another worker`);
-    }
-  }
-
   const failure = problems.find((p) => MESSAGE_FAILURES.has(p.code) && p.attachment === undefined);
-  const failedReason = failure && records.length === 0 ? `${failure.code}: ${failure.message}` : null;
-  const record: InboundMessageRecord = {
+  const failedReason = failure && invoiceRecords.length === 0 ? `${failure.code}: ${failure.message}` : null;
+  const headers = n.mail.commonHeaders;
+  let record: InboundMessageRecord = {
     messageId,
-    internetMessageId: parsed?.messageId ?? n.mail.commonHeaders?.messageId ?? null,
-    from: parsed?.from ?? addressOf(n.mail.commonHeaders?.from?.[0]),
-    subject: parsed?.subject ?? n.mail.commonHeaders?.subject ?? null,
+    internetMessageId: parsed?.messageId ?? boundNullable(headers?.messageId, RECORD_LIMITS.headerChars),
+    from: parsed?.from ?? boundNullable(addressOf(headers?.from?.[0]), RECORD_LIMITS.headerChars),
+    subject: parsed?.subject ?? boundNullable(headers?.subject, RECORD_LIMITS.subjectChars),
     receivedAt,
     source: location,
     verdicts: {
@@ -163,15 +181,75 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps, crashe
     appliedVerdicts: decision.applied,
     notedVerdicts: decision.noted,
     attachments: parsed?.attachments ?? [],
-    status: messageStatus({ quarantined, failedReason, invoiceCount: records.length }),
-    reason: quarantined ? `quarantined by verdict ${decision.applied.join(', ')}` : failedReason,
-    problems,
-    invoiceIds: records.map((r) => r.invoiceId),
+    omittedAttachments: parsed?.omittedAttachments ?? 0,
+    status: messageStatus({ quarantined, failedReason, invoiceCount: invoiceRecords.length }),
+    reason: quarantined ? `quarantined by verdict ${decision.applied.join(', ')}` : boundNullable(failedReason, RECORD_LIMITS.problemChars),
+    problems: boundProblems(problems),
+    invoiceIds: invoiceRecords.map((r) => r.invoiceId),
     rawKey,
     processedAt: deps.now().toISOString(),
   };
-  await deps.store.putMessage(record);
-  return { kind: 'recorded', record, published };
+  let written: boolean;
+  try {
+    written = await deps.store.recordMessage(record, invoiceRecords);
+  } catch (error) {
+    if (!(error instanceof RecordTooLargeError)) throw error;
+    // Cannot happen within RECORD_LIMITS; if it does, it is content: write less, never retry as is.
+    record = trimmedRecord(record, error);
+    written = await deps.store.recordMessage(record, invoiceRecords.map(trimmedInvoice));
+  }
+  if (!written) {
+    const winner = await deps.store.getMessage(messageId);
+    if (winner) record = winner;
+  }
+  return { kind: 'recorded', record, published: await publishPending(record, location.bucket, deps) };
+}
+
+/** The record with its lists cut to their bare minimum and a `record-too-large` problem. */
+function trimmedRecord(record: InboundMessageRecord, error: RecordTooLargeError): InboundMessageRecord {
+  return {
+    ...record,
+    subject: boundNullable(record.subject, 200),
+    attachments: [],
+    omittedAttachments: (record.omittedAttachments ?? 0) + record.attachments.length,
+    problems: [
+      ...boundProblems(record.problems, 10).map((p) => ({ ...p, message: p.message.slice(0, 200) })),
+      { code: 'record-too-large', message: boundNullable(`the full record was refused (${error.message}); attachments are only counted and problems cut`, 400) ?? '' },
+    ],
+  };
+}
+
+function trimmedInvoice(record: InvoiceRecord): InvoiceRecord {
+  const cut = (v: string | null) => boundNullable(v, 64);
+  return {
+    ...record,
+    invoiceNumber: cut(record.invoiceNumber),
+    sellerName: cut(record.sellerName),
+    sellerVatId: cut(record.sellerVatId),
+    buyerReference: cut(record.buyerReference),
+    iban: cut(record.iban),
+    totalWithVat: cut(record.totalWithVat),
+    amountDue: cut(record.amountDue),
+    sourceFilename: cut(record.sourceFilename) ?? '',
+  };
+}
+
+/** Publishes every invoice of the message whose event is not out yet; resolves with how many it published. */
+async function publishPending(record: InboundMessageRecord, bucket: string, deps: InboundDeps): Promise<number> {
+  let published = 0;
+  for (const id of record.invoiceIds) {
+    const invoice = await deps.store.getInvoice(id);
+    if (!invoice || invoice.publishedAt) continue;
+    if (await deps.store.claimPublish(id, deps.now(), deps.publishLeaseMs)) {
+      await deps.events.publish(toEvent(invoice, bucket));
+      await deps.store.markPublished(id, deps.now().toISOString());
+      published++;
+    } else if (!(await deps.store.getInvoice(id))?.publishedAt) {
+      // Another delivery of this message is publishing right now; let SQS bring us back.
+      throw new PublishInProgressError(`invoice ${id} is being published by another worker`);
+    }
+  }
+  return published;
 }
 
 export function toEvent(record: InvoiceRecord, bucket: string): InvoiceReceivedEvent {

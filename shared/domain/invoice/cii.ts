@@ -9,6 +9,8 @@ import type { XmlElement, XmlName } from './xml-document.ts';
 import { fromCiiDate, upperCode, withoutWhitespace, xmlAmount } from './values.ts';
 import { isCreditNoteTypeCode } from './structured-data.ts';
 import type { StructuredInvoiceData } from './structured-data.ts';
+import { LINE_TERMS, TermPresence, VAT_BREAKDOWN_TERMS } from './einvoice-completeness.ts';
+import type { BusinessTerm } from './einvoice-completeness.ts';
 
 export const CII_NS = 'urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100';
 export const ZUGFERD1_NS = 'urn:ferd:CrossIndustryDocument:invoice:1p0';
@@ -106,20 +108,64 @@ export function extractCii(root: XmlElement, dialect: CiiDialect): StructuredInv
       .map(dateOf)
       .find((d) => d !== null) ?? null;
 
+  const typeCode = textOf(descend(doc, ram('TypeCode')));
+  const specificationId = textOf(descend(root, n.context, ram('GuidelineSpecifiedDocumentContextParameter'), ram('ID')));
+  const fields = {
+    invoiceNumber: textOf(descend(doc, ram('ID'))),
+    issueDate: dateOf(descend(doc, ram('IssueDateTime'))),
+    dueDate,
+    currency,
+    totalWithVat: amountIn('GrandTotalAmount'),
+    amountDue: amountIn('DuePayableAmount'),
+    sellerName: textOf(descend(seller, ram('Name'))),
+    sellerVatId: withoutWhitespace(textOf(vatId)),
+    buyerReference: textOf(descend(agreement, ram('BuyerReference'))),
+    iban,
+  };
+
+  const buyer = descend(agreement, ram('BuyerTradeParty'));
+  const countryOf = (party: XmlElement | undefined): string | null =>
+    textOf(descend(party, ram('PostalTradeAddress'), ram('CountryID')));
+  const taxes = descendAll(settlement, ram('ApplicableTradeTax'));
+  const taxTerm: Record<string, (t: XmlElement) => XmlElement | undefined> = {
+    'BT-116': (t) => descend(t, ram('BasisAmount')),
+    'BT-117': (t) => descend(t, ram('CalculatedAmount')),
+    'BT-118': (t) => descend(t, ram('CategoryCode')),
+  };
+  const lines = descendAll(root, n.transaction, ram('IncludedSupplyChainTradeLineItem'));
+  const lineSettlement = (l: XmlElement) => descend(l, ram('SpecifiedLineTradeSettlement'));
+  const lineTerm: Record<string, (l: XmlElement) => XmlElement | undefined> = {
+    'BT-126': (l) => descend(l, ram('AssociatedDocumentLineDocument'), ram('LineID')),
+    'BT-129': (l) => descend(l, ram('SpecifiedLineTradeDelivery'), ram('BilledQuantity')),
+    'BT-131': (l) => descend(lineSettlement(l), ram('SpecifiedTradeSettlementLineMonetarySummation'), ram('LineTotalAmount')),
+    'BT-146': (l) => descend(l, ram('SpecifiedLineTradeAgreement'), ram('NetPriceProductTradePrice'), ram('ChargeAmount')),
+    'BT-151': (l) => descend(lineSettlement(l), ram('ApplicableTradeTax'), ram('CategoryCode')),
+    'BT-153': (l) => descend(l, ram('SpecifiedTradeProduct'), ram('Name')),
+  };
+  const has = (table: Record<string, (e: XmlElement) => XmlElement | undefined>) => (e: XmlElement, term: BusinessTerm) =>
+    textOf(table[term]?.(e)) !== null;
+  const summation = descend(settlement, n.summation);
+  const terms = new TermPresence()
+    .mark('BT-1', fields.invoiceNumber)
+    .mark('BT-2', fields.issueDate)
+    .mark('BT-3', typeCode)
+    .mark('BT-5', fields.currency)
+    .mark('BT-24', specificationId)
+    .mark('BT-27', fields.sellerName)
+    .mark('BT-40', countryOf(seller))
+    .mark('BT-44', textOf(descend(buyer, ram('Name'))))
+    .mark('BT-55', countryOf(buyer))
+    .mark('BT-106', textOf(descend(summation, ram('LineTotalAmount'))))
+    .mark('BT-109', textOf(descend(summation, ram('TaxBasisTotalAmount'))))
+    .mark('BT-112', fields.totalWithVat)
+    .mark('BT-115', fields.amountDue)
+    .markGroups(VAT_BREAKDOWN_TERMS, taxes, has(taxTerm))
+    .markGroups(LINE_TERMS, lines, has(lineTerm)).terms;
+
   return {
-    documentType: isCreditNoteTypeCode(textOf(descend(doc, ram('TypeCode')))) ? 'credit-note' : 'invoice',
-    specificationId: textOf(descend(root, n.context, ram('GuidelineSpecifiedDocumentContextParameter'), ram('ID'))),
-    fields: {
-      invoiceNumber: textOf(descend(doc, ram('ID'))),
-      issueDate: dateOf(descend(doc, ram('IssueDateTime'))),
-      dueDate,
-      currency,
-      totalWithVat: amountIn('GrandTotalAmount'),
-      amountDue: amountIn('DuePayableAmount'),
-      sellerName: textOf(descend(seller, ram('Name'))),
-      sellerVatId: withoutWhitespace(textOf(vatId)),
-      buyerReference: textOf(descend(agreement, ram('BuyerReference'))),
-      iban,
-    },
+    documentType: isCreditNoteTypeCode(typeCode) ? 'credit-note' : 'invoice',
+    specificationId,
+    fields,
+    terms,
   };
 }

@@ -4,10 +4,14 @@
  * the recogniser never depends on pdf.js exception classes.
  */
 import { getDocumentProxy } from 'unpdf';
+import type { PdfPageText, PdfTextRun } from './pdf-layout.ts';
+import type { RecognitionBudget } from './budget.ts';
 
 export const MAX_PDF_BYTES = 25 * 1024 * 1024;
 /** Invoices are short; a 500-page catalogue attached to a mail should not stall the pipeline. */
 export const MAX_TEXT_PAGES = 20;
+
+const CLOSE_TIMEOUT_MS = 2_000;
 
 export type PdfDocumentErrorCode = 'pdf-encrypted' | 'pdf-unreadable';
 
@@ -30,8 +34,13 @@ export interface OpenedPdf {
   readonly pageCount: number;
   /** Files from the /EmbeddedFiles name tree; size caps are the XML parser's job. */
   embeddedFiles(): Promise<EmbeddedFile[]>;
-  /** Text of the first pages, one string per visual line, in reading order top to bottom. */
-  textLines(): Promise<string[]>;
+  /**
+   * Positioned text runs of the first pages. Reads pdf.js's text stream chunk by chunk,
+   * checking the budget's clock and text-item cap between chunks (RecognitionBudgetError),
+   * so one page drawing a huge content stream, or every page drawing the same one, stops at
+   * the budget instead of running for minutes.
+   */
+  textPages(budget: RecognitionBudget): Promise<PdfPageText[]>;
   close(): Promise<void>;
 }
 
@@ -58,57 +67,24 @@ interface TextItemLike {
   height?: unknown;
 }
 
-interface PositionedText {
-  str: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/**
- * pdf.js returns text runs in content-stream order, which for table layouts is not reading
- * order. Grouping runs by baseline and sorting by x gives "Total   1.190,00 EUR" as one
- * line, which is what the label-based heuristics need.
- */
-function toLines(items: readonly TextItemLike[]): string[] {
-  const runs: PositionedText[] = [];
+/** pdf.js text items as runs; how many are read is the budget's cap (pdfTextItems). */
+function toRuns(items: readonly TextItemLike[]): PdfTextRun[] {
+  const runs: PdfTextRun[] = [];
   for (const item of items) {
     if (typeof item.str !== 'string' || !Array.isArray(item.transform)) continue;
-    const [, , , , x, y] = item.transform as number[];
+    const [a, b, , , x, y] = item.transform as number[];
     if (typeof x !== 'number' || typeof y !== 'number') continue;
+    // The font size is the length of the text matrix's x axis (rotation-independent).
+    const scale = typeof a === 'number' && typeof b === 'number' ? Math.hypot(a, b) : 0;
     runs.push({
-      str: item.str,
+      str: item.str.length > 2_000 ? item.str.slice(0, 2_000) : item.str,
       x,
       y,
       width: typeof item.width === 'number' ? item.width : 0,
-      height: typeof item.height === 'number' && item.height > 0 ? item.height : 10,
+      height: typeof item.height === 'number' && item.height > 0 ? item.height : scale,
     });
   }
-  runs.sort((a, b) => b.y - a.y || a.x - b.x);
-
-  const lines: PositionedText[][] = [];
-  for (const run of runs) {
-    const current = lines.at(-1);
-    const anchor = current?.[0];
-    if (current && anchor && Math.abs(anchor.y - run.y) <= Math.max(2, anchor.height * 0.4)) current.push(run);
-    else lines.push([run]);
-  }
-
-  return lines
-    .map((line) => {
-      line.sort((a, b) => a.x - b.x);
-      let text = '';
-      let previousEnd: number | null = null;
-      for (const run of line) {
-        const gap = previousEnd === null ? 0 : run.x - previousEnd;
-        if (previousEnd !== null && gap > run.height * 0.15 && !text.endsWith(' ')) text += ' ';
-        text += run.str;
-        previousEnd = run.x + run.width;
-      }
-      return text.replace(/\s+/g, ' ').trim();
-    })
-    .filter((line) => line !== '');
+  return runs;
 }
 
 export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
@@ -146,18 +122,47 @@ export async function openPdf(bytes: Uint8Array): Promise<OpenedPdf> {
       return files;
     },
 
-    async textLines() {
-      const lines: string[] = [];
+    async textPages(budget) {
+      const pages: PdfPageText[] = [];
+      let itemCount = 0;
       for (let pageNumber = 1; pageNumber <= Math.min(doc.numPages, MAX_TEXT_PAGES); pageNumber++) {
+        budget.checkTime(`text of page ${pageNumber}`);
         const page = await doc.getPage(pageNumber);
-        const content = await page.getTextContent();
-        lines.push(...toLines(content.items as TextItemLike[]));
+        const [, , , top = 842] = page.view;
+        const reader = (page.streamTextContent() as ReadableStream<{ items: TextItemLike[] }>).getReader();
+        const runs: PdfTextRun[] = [];
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            itemCount += value.items.length;
+            budget.checkCount(itemCount, budget.limits.pdfTextItems, 'PDF text items');
+            budget.checkTime(`text of page ${pageNumber}`);
+            for (const run of toRuns(value.items)) runs.push(run);
+          }
+        } catch (error) {
+          // Keep draining (and dropping) the stream until close() has terminated pdf.js's task:
+          // a stream nobody reads holds that task on backpressure, and destroy() waits for it
+          // forever. (reader.cancel() instead makes pdf.js enqueue into a closed stream and
+          // throw uncaught.)
+          void (async () => {
+            for (;;) if ((await reader.read()).done) return;
+          })().catch(() => undefined);
+          throw error;
+        }
+        pages.push({ height: top, runs });
       }
-      return lines;
+      return pages;
     },
 
     async close() {
-      await doc.loadingTask.destroy();
+      // Never wait forever on pdf.js's teardown: a stuck destroy must not hold the message.
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        timer.unref();
+      });
+      await Promise.race([doc.loadingTask.destroy(), giveUp]).finally(() => clearTimeout(timer));
     },
   };
 }

@@ -7,14 +7,20 @@
  * (application/octet-stream, "scan.pdf" that is XML), so the bytes decide.
  *
  * Never throws for bad input: every failure becomes a `problems` entry, because the mail
- * pipeline must keep processing the other attachments of the same message.
+ * pipeline must keep processing the other attachments of the same message. That includes
+ * an attachment over its RecognitionBudget (time, decoded bytes, text items, XML elements):
+ * `recognition-budget-exceeded`, no invoice from it.
  */
 import type { RecognitionProblem, RecognitionResult } from './types.ts';
 import { MAX_XML_BYTES, looksLikeXml } from './xml-document.ts';
 import { recogniseInvoiceXml } from './structured-invoice.ts';
 import { MAX_PDF_BYTES, PdfDocumentError, hasPdfMagic, openPdf } from './pdf-document.ts';
 import type { EmbeddedFile, OpenedPdf } from './pdf-document.ts';
-import { recogniseInvoiceText } from './pdf-text-heuristics.ts';
+import { isInvoiceLike, recogniseInvoiceLayout } from './pdf-text-heuristics.ts';
+import { layoutFromPages } from './pdf-layout.ts';
+import type { TextLayout } from './pdf-layout.ts';
+import { checkPdfStreams } from './pdf-streams.ts';
+import { RecognitionBudget, RecognitionBudgetError } from './budget.ts';
 
 export interface AttachmentInput {
   bytes: Uint8Array;
@@ -22,6 +28,8 @@ export interface AttachmentInput {
   filename?: string;
   /** Hint only (used in messages); detection goes by content. */
   contentType?: string;
+  /** What recognising this attachment may cost; defaults to RECOGNITION_LIMITS from now. */
+  budget?: RecognitionBudget;
 }
 
 /** Names the Factur-X, ZUGFeRD 1.0/2.x and XRechnung-in-PDF specifications give the XML. */
@@ -63,11 +71,13 @@ function orderEmbeddedFiles(files: EmbeddedFile[]): EmbeddedFile[] {
     .sort((a, b) => rank(a) - rank(b));
 }
 
-async function recognisePdf(input: AttachmentInput): Promise<RecognitionResult> {
+async function recognisePdf(input: AttachmentInput, budget: RecognitionBudget): Promise<RecognitionResult> {
   const label = describe(input);
   if (input.bytes.length > MAX_PDF_BYTES) {
     return problem('too-large', `${label} is a PDF of ${input.bytes.length} bytes, the limit is ${MAX_PDF_BYTES}`);
   }
+  // Before pdf.js decodes anything: what would its streams inflate to?
+  checkPdfStreams(input.bytes, budget);
   let pdf: OpenedPdf;
   try {
     pdf = await openPdf(input.bytes);
@@ -82,11 +92,13 @@ async function recognisePdf(input: AttachmentInput): Promise<RecognitionResult> 
     try {
       embedded = orderEmbeddedFiles(await pdf.embeddedFiles());
     } catch (error) {
+      if (error instanceof RecognitionBudgetError) throw error;
       problems.push({ code: 'pdf-unreadable', message: `${label}: embedded files cannot be read: ${String(error)}` });
     }
     for (const file of embedded) {
       const isNamedEInvoice = E_INVOICE_FILE_NAMES.includes(file.name.toLowerCase());
-      const result = recogniseInvoiceXml(file.bytes, { embeddedFileName: file.name });
+      budget.checkTime('embedded files');
+      const result = recogniseInvoiceXml(file.bytes, { embeddedFileName: file.name }, budget);
       if (result.invoice) {
         const own = result.problems.map((p) => ({ ...p, message: `${label}: embedded ${file.name}: ${p.message}` }));
         return { invoices: [result.invoice], problems: [...problems, ...own] };
@@ -98,30 +110,38 @@ async function recognisePdf(input: AttachmentInput): Promise<RecognitionResult> 
       }
     }
 
-    let lines: string[];
+    let layout: TextLayout;
     try {
-      lines = await pdf.textLines();
+      layout = layoutFromPages(await pdf.textPages(budget));
     } catch (error) {
+      if (error instanceof RecognitionBudgetError) throw error;
       problems.push({ code: 'pdf-unreadable', message: `${label}: text cannot be extracted: ${String(error)}` });
       return { invoices: [], problems };
     }
-    if (lines.length === 0) {
+    if (layout.lines.length === 0) {
       problems.push({ code: 'pdf-no-text', message: `${label}: PDF has no extractable text (scanned image?); OCR is not attempted` });
       return { invoices: [], problems };
     }
-    const invoice = recogniseInvoiceText(lines);
+    budget.checkTime('text heuristics');
+    const invoice = recogniseInvoiceLayout(layout);
+    if (!invoice && isInvoiceLike(layout)) {
+      problems.push({
+        code: 'invoice-like-unrecognised',
+        message: `${label}: reads like an invoice, but neither an invoice number nor a total could be found in its text`,
+      });
+    }
     return { invoices: invoice ? [invoice] : [], problems };
   } finally {
     await pdf.close().catch(() => undefined);
   }
 }
 
-function recogniseXml(input: AttachmentInput): RecognitionResult {
+function recogniseXml(input: AttachmentInput, budget: RecognitionBudget): RecognitionResult {
   const label = describe(input);
   if (input.bytes.length > MAX_XML_BYTES) {
     return problem('too-large', `${label} is XML of ${input.bytes.length} bytes, the limit is ${MAX_XML_BYTES}`);
   }
-  const result = recogniseInvoiceXml(input.bytes);
+  const result = recogniseInvoiceXml(input.bytes, undefined, budget);
   return {
     invoices: result.invoice ? [result.invoice] : [],
     problems: result.problems.map((p) => ({ ...p, message: `${label}: ${p.message}` })),
@@ -129,14 +149,18 @@ function recogniseXml(input: AttachmentInput): RecognitionResult {
 }
 
 export async function recogniseAttachment(input: AttachmentInput): Promise<RecognitionResult> {
+  const budget = input.budget ?? new RecognitionBudget();
   try {
     const bytes = input.bytes;
     if (!bytes || bytes.length === 0) return problem('empty', `${describe(input)} is empty`);
     const head = bytes.subarray(0, SNIFF_BYTES);
-    if (hasPdfMagic(head)) return await recognisePdf(input);
-    if (looksLikeXml(head)) return recogniseXml(input);
+    if (hasPdfMagic(head)) return await recognisePdf(input, budget);
+    if (looksLikeXml(head)) return recogniseXml(input, budget);
     return problem('unsupported-type', `${describe(input)} is neither a PDF nor XML by content`);
   } catch (error) {
+    if (error instanceof RecognitionBudgetError) {
+      return problem('recognition-budget-exceeded', `${describe(input)} is over its recognition budget, not recognised: ${error.message}`);
+    }
     // Last line of defence for bugs in our code or the libraries: report, do not throw.
     return problem('recognition-failed', `${describe(input)} could not be processed: ${String(error)}`);
   }

@@ -1,11 +1,14 @@
 /** What the syntax-specific extractors (UBL, CII) hand to the recogniser. */
 import type { InvoiceDocumentType, InvoiceFields } from './types.ts';
+import type { BusinessTerm } from './einvoice-completeness.ts';
 
 export interface StructuredInvoiceData {
   fields: InvoiceFields;
   documentType: InvoiceDocumentType;
   /** BT-24 specification identifier (UBL CustomizationID / CII guideline ID). */
   specificationId: string | null;
+  /** Mandatory EN 16931 terms found (see einvoice-completeness.ts for what counts). */
+  terms: ReadonlySet<BusinessTerm>;
 }
 
 /**

@@ -3,12 +3,14 @@
  * the format from the document itself (root namespace, specification identifier) and, for
  * XML found inside a PDF, from the embedded file name.
  */
-import type { InvoiceFormat, RecognisedInvoice, RecognitionProblem } from './types.ts';
+import type { InvoiceFormat, RecognisedInvoice, RecognitionProblem, RecognitionWarning } from './types.ts';
 import { INVOICE_FIELDS } from './types.ts';
 import { XmlDocumentError, parseXmlDocument } from './xml-document.ts';
+import type { RecognitionBudget } from './budget.ts';
 import { extractUbl, isUblRoot } from './ubl.ts';
 import { ciiDialectOf, extractCii } from './cii.ts';
 import type { StructuredInvoiceData } from './structured-data.ts';
+import { completenessConfidence, completenessProfile, missingBusinessTerms } from './einvoice-completeness.ts';
 
 export interface XmlRecognition {
   invoice: RecognisedInvoice | null;
@@ -20,29 +22,29 @@ export interface EmbeddingContext {
   embeddedFileName: string;
 }
 
-// File names from the ZUGFeRD 1.0 and 2.0 specifications. ZUGFeRD >= 2.1 adopted
-// Factur-X's "factur-x.xml", so these names alone identify the older German lineage.
-const ZUGFERD_FILE_NAMES = new Set(['zugferd-invoice.xml']);
-
 /**
- * Factur-X vs ZUGFeRD for CII inside a PDF. Since ZUGFeRD 2.1 the two are one standard
- * (same XML, same guideline IDs, same "factur-x.xml"), so only the older ZUGFeRD
- * generations are distinguishable; we call something `zugferd` when any of these holds:
- *  1. the XML is a ZUGFeRD 1.0 CrossIndustryDocument (urn:ferd:... namespace);
- *  2. the guideline ID names ZUGFeRD (`urn:zugferd...`, `urn:ferd:...`, `...zugferd.de...`),
- *     as ZUGFeRD 2.0 wrote e.g. `urn:cen.eu:en16931:2017#conformant#urn:zugferd.de:2p0:extended`;
- *  3. the embedded file is `zugferd-invoice.xml` / `ZUGFeRD-invoice.xml` (1.0/2.0 names).
- * Everything else embedded in a PDF is `factur-x`: `factur-x.xml`, `urn:factur-x.eu:...`
- * guideline IDs, plain `urn:cen.eu:en16931:2017`, and `xrechnung.xml` (the XRECHNUNG
- * profile of Factur-X 1.07 / ZUGFeRD 2.3): the format names the container a reader has to
- * deal with, and that is a Factur-X hybrid PDF whatever profile the XML follows.
+ * The format of CII found inside a PDF. The guideline identifier (BT-24) is what the producer
+ * declares the XML to be, so it decides first; the embedded file's name only when the
+ * guideline does not tell (plain `urn:cen.eu:en16931:2017` is written by Factur-X and ZUGFeRD
+ * 2.x alike):
+ *  1. ZUGFeRD 1.0 CrossIndustryDocument (urn:ferd:... root) -> zugferd;
+ *  2. guideline naming XRechnung (`...#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0`, the
+ *     XRECHNUNG profile of Factur-X 1.07 / ZUGFeRD 2.3) -> xrechnung-cii: accounting must
+ *     treat it as an XRechnung, whatever container carries it;
+ *  3. guideline naming ZUGFeRD (`urn:zugferd...`, `urn:ferd:...`, `...zugferd.de...`) -> zugferd;
+ *  4. guideline naming Factur-X (`urn:factur-x.eu:...`) -> factur-x;
+ *  5. file name: `xrechnung.xml` -> xrechnung-cii, `zugferd-invoice.xml` (ZUGFeRD 1.0/2.0
+ *     name; ZUGFeRD >= 2.1 adopted `factur-x.xml`) -> zugferd, anything else -> factur-x.
  */
 function hybridFormat(data: StructuredInvoiceData, isZugferd1: boolean, embeddedFileName: string): InvoiceFormat {
   const guideline = (data.specificationId ?? '').toLowerCase();
   const fileName = embeddedFileName.toLowerCase();
-  if (isZugferd1 || /urn:zugferd|urn:ferd:|zugferd\.de/.test(guideline) || ZUGFERD_FILE_NAMES.has(fileName)) {
-    return 'zugferd';
-  }
+  if (isZugferd1) return 'zugferd';
+  if (guideline.includes('xrechnung')) return 'xrechnung-cii';
+  if (/urn:zugferd|urn:ferd:|zugferd\.de/.test(guideline)) return 'zugferd';
+  if (guideline.includes('factur-x')) return 'factur-x';
+  if (fileName === 'xrechnung.xml') return 'xrechnung-cii';
+  if (fileName === 'zugferd-invoice.xml') return 'zugferd';
   return 'factur-x';
 }
 
@@ -50,18 +52,11 @@ function isXrechnung(data: StructuredInvoiceData): boolean {
   return (data.specificationId ?? '').toLowerCase().includes('xrechnung');
 }
 
-const MANDATORY: Array<[keyof StructuredInvoiceData['fields'], string]> = [
-  ['invoiceNumber', 'BT-1 invoice number'],
-  ['issueDate', 'BT-2 issue date'],
-  ['currency', 'BT-5 currency'],
-  ['totalWithVat', 'BT-112 total with VAT'],
-  ['amountDue', 'BT-115 amount due'],
-];
-
-export function recogniseInvoiceXml(bytes: Uint8Array, embedding?: EmbeddingContext): XmlRecognition {
+/** Throws RecognitionBudgetError (never an XML problem) when the document is over `budget`. */
+export function recogniseInvoiceXml(bytes: Uint8Array, embedding?: EmbeddingContext, budget?: RecognitionBudget): XmlRecognition {
   let root;
   try {
-    root = parseXmlDocument(bytes);
+    root = parseXmlDocument(bytes, budget);
   } catch (error) {
     if (error instanceof XmlDocumentError) return { invoice: null, problems: [{ code: error.code, message: error.message }] };
     throw error;
@@ -90,11 +85,8 @@ export function recogniseInvoiceXml(bytes: Uint8Array, embedding?: EmbeddingCont
     };
   }
 
-  const problems: RecognitionProblem[] = [];
-  const missing = MANDATORY.filter(([field]) => data.fields[field] === null).map(([, label]) => label);
-  if (missing.length > 0) {
-    problems.push({ code: 'invoice-incomplete', message: `e-invoice lacks mandatory ${missing.join(', ')}` });
-  }
+  const missing = missingBusinessTerms(completenessProfile(data.specificationId, dialect === 'zugferd-1'), data.terms);
+  const warnings: RecognitionWarning[] = missing.length > 0 ? [{ code: 'einvoice-incomplete', missing }] : [];
 
   return {
     invoice: {
@@ -102,9 +94,11 @@ export function recogniseInvoiceXml(bytes: Uint8Array, embedding?: EmbeddingCont
       documentType: data.documentType,
       ...data.fields,
       method: embedding ? 'embedded-xml' : 'structured-xml',
-      confidence: 1,
-      fieldConfidence: Object.fromEntries(INVOICE_FIELDS.map((field) => [field, 1])),
+      confidence: completenessConfidence(missing),
+      // A value read from the XML is exactly what the producer wrote; an absent one is absent.
+      fieldConfidence: Object.fromEntries(INVOICE_FIELDS.map((field) => [field, data.fields[field] === null ? 0 : 1])),
+      warnings,
     },
-    problems,
+    problems: [],
   };
 }

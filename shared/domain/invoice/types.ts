@@ -39,9 +39,22 @@ export interface RecognisedInvoice {
   method: RecognitionMethod;
   /** 1 for structured data; below 1 for anything guessed from text. */
   confidence: number;
-  /** Per field name above; structured: all 1, pdf-text: 0 for fields not found. */
+  /** Per field name above: 0 for a field not found; structured: 1 for every value read. */
   fieldConfidence: Record<string, number>;
+  /** What accounting should know before trusting it (empty when nothing). */
+  warnings: RecognitionWarning[];
 }
+
+/**
+ * - einvoice-incomplete: an e-invoice lacks mandatory EN 16931 business terms of the profile
+ *   it claims; `missing` names them ("BT-2", "BT-112", ...). Its confidence is below 1.
+ */
+export interface EinvoiceIncompleteWarning {
+  code: 'einvoice-incomplete';
+  missing: string[];
+}
+
+export type RecognitionWarning = EinvoiceIncompleteWarning;
 
 /**
  * Machine-readable reasons an attachment yielded no (or an incomplete) invoice:
@@ -51,11 +64,14 @@ export interface RecognisedInvoice {
  * - xml-invalid: not well-formed, bad encoding, undeclared namespace prefix
  * - xml-dtd-forbidden: has a DOCTYPE/ENTITY declaration (no e-invoice needs one; blocks entity bombs)
  * - xml-not-invoice: well-formed XML whose root is not a UBL Invoice/CreditNote or CII invoice
- * - invoice-incomplete: an e-invoice lacking mandatory fields (BT-1, BT-2, BT-5, BT-112, BT-115)
  * - pdf-encrypted: needs a password we do not have
  * - pdf-unreadable: pdf.js cannot open it (truncated, corrupt)
  * - pdf-no-text: no embedded e-invoice and no extractable text (e.g. a scan; we do no OCR)
  * - embedded-xml-invalid: a PDF carries an e-invoice-named XML file that cannot be used
+ * - invoice-like-unrecognised: a plain PDF reads like an invoice (invoice words with an amount,
+ *   IBAN or invoice number) but too little of it was found to record an invoice
+ * - recognition-budget-exceeded: recognising it would pass its budget (time, decoded PDF bytes,
+ *   text items, XML elements: shared/domain/invoice/budget.ts); stored, not recognised
  * - recognition-failed: unexpected internal error (a bug); the message has the details
  */
 export type RecognitionProblemCode =
@@ -65,11 +81,12 @@ export type RecognitionProblemCode =
   | 'xml-invalid'
   | 'xml-dtd-forbidden'
   | 'xml-not-invoice'
-  | 'invoice-incomplete'
   | 'pdf-encrypted'
   | 'pdf-unreadable'
   | 'pdf-no-text'
   | 'embedded-xml-invalid'
+  | 'invoice-like-unrecognised'
+  | 'recognition-budget-exceeded'
   | 'recognition-failed';
 
 export interface RecognitionProblem {

@@ -7,6 +7,8 @@ import type { XmlElement } from './xml-document.ts';
 import { fromXsdDate, upperCode, withoutWhitespace, xmlAmount } from './values.ts';
 import { isCreditNoteTypeCode } from './structured-data.ts';
 import type { StructuredInvoiceData } from './structured-data.ts';
+import { LINE_TERMS, TermPresence, VAT_BREAKDOWN_TERMS } from './einvoice-completeness.ts';
+import type { BusinessTerm } from './einvoice-completeness.ts';
 
 export const UBL_INVOICE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2';
 export const UBL_CREDIT_NOTE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2';
@@ -43,22 +45,63 @@ export function extractUbl(root: XmlElement): StructuredInvoiceData {
       .map((pm) => withoutWhitespace(textOf(descend(pm, cac('PayeeFinancialAccount'), cbc('ID')))))
       .find((id) => id !== null) ?? null;
 
+  const specificationId = textOf(descend(root, cbc('CustomizationID')));
+  const fields = {
+    invoiceNumber: textOf(descend(root, cbc('ID'))),
+    issueDate: fromXsdDate(textOf(descend(root, cbc('IssueDate')))),
+    dueDate,
+    currency: upperCode(textOf(descend(root, cbc('DocumentCurrencyCode')))),
+    totalWithVat: xmlAmount(textOf(descend(totals, cbc('TaxInclusiveAmount')))),
+    amountDue: xmlAmount(textOf(descend(totals, cbc('PayableAmount')))),
+    sellerName:
+      textOf(descend(seller, cac('PartyLegalEntity'), cbc('RegistrationName'))) ??
+      textOf(descend(seller, cac('PartyName'), cbc('Name'))),
+    sellerVatId: withoutWhitespace(textOf(descend(vatScheme, cbc('CompanyID')))),
+    buyerReference: textOf(descend(root, cbc('BuyerReference'))),
+    iban,
+  };
+
+  const buyer = descend(root, cac('AccountingCustomerParty'), cac('Party'));
+  const countryOf = (party: XmlElement | undefined): string | null =>
+    textOf(descend(party, cac('PostalAddress'), cac('Country'), cbc('IdentificationCode')));
+  const subtotals = descendAll(root, cac('TaxTotal'), cac('TaxSubtotal'));
+  const subtotalTerm: Record<string, (s: XmlElement) => XmlElement | undefined> = {
+    'BT-116': (s) => descend(s, cbc('TaxableAmount')),
+    'BT-117': (s) => descend(s, cbc('TaxAmount')),
+    'BT-118': (s) => descend(s, cac('TaxCategory'), cbc('ID')),
+  };
+  const lines = descendAll(root, cac(isCreditNoteRoot ? 'CreditNoteLine' : 'InvoiceLine'));
+  const lineTerm: Record<string, (l: XmlElement) => XmlElement | undefined> = {
+    'BT-126': (l) => descend(l, cbc('ID')),
+    'BT-129': (l) => descend(l, cbc(isCreditNoteRoot ? 'CreditedQuantity' : 'InvoicedQuantity')),
+    'BT-131': (l) => descend(l, cbc('LineExtensionAmount')),
+    'BT-146': (l) => descend(l, cac('Price'), cbc('PriceAmount')),
+    'BT-151': (l) => descend(l, cac('Item'), cac('ClassifiedTaxCategory'), cbc('ID')),
+    'BT-153': (l) => descend(l, cac('Item'), cbc('Name')),
+  };
+  const has = (table: Record<string, (e: XmlElement) => XmlElement | undefined>) => (e: XmlElement, term: BusinessTerm) =>
+    textOf(table[term]?.(e)) !== null;
+  const terms = new TermPresence()
+    .mark('BT-1', fields.invoiceNumber)
+    .mark('BT-2', fields.issueDate)
+    .mark('BT-3', typeCode)
+    .mark('BT-5', fields.currency)
+    .mark('BT-24', specificationId)
+    .mark('BT-27', fields.sellerName)
+    .mark('BT-40', countryOf(seller))
+    .mark('BT-44', textOf(descend(buyer, cac('PartyLegalEntity'), cbc('RegistrationName'))))
+    .mark('BT-55', countryOf(buyer))
+    .mark('BT-106', textOf(descend(totals, cbc('LineExtensionAmount'))))
+    .mark('BT-109', textOf(descend(totals, cbc('TaxExclusiveAmount'))))
+    .mark('BT-112', fields.totalWithVat)
+    .mark('BT-115', fields.amountDue)
+    .markGroups(VAT_BREAKDOWN_TERMS, subtotals, has(subtotalTerm))
+    .markGroups(LINE_TERMS, lines, has(lineTerm)).terms;
+
   return {
     documentType: isCreditNoteRoot || isCreditNoteTypeCode(typeCode) ? 'credit-note' : 'invoice',
-    specificationId: textOf(descend(root, cbc('CustomizationID'))),
-    fields: {
-      invoiceNumber: textOf(descend(root, cbc('ID'))),
-      issueDate: fromXsdDate(textOf(descend(root, cbc('IssueDate')))),
-      dueDate,
-      currency: upperCode(textOf(descend(root, cbc('DocumentCurrencyCode')))),
-      totalWithVat: xmlAmount(textOf(descend(totals, cbc('TaxInclusiveAmount')))),
-      amountDue: xmlAmount(textOf(descend(totals, cbc('PayableAmount')))),
-      sellerName:
-        textOf(descend(seller, cac('PartyLegalEntity'), cbc('RegistrationName'))) ??
-        textOf(descend(seller, cac('PartyName'), cbc('Name'))),
-      sellerVatId: withoutWhitespace(textOf(descend(vatScheme, cbc('CompanyID')))),
-      buyerReference: textOf(descend(root, cbc('BuyerReference'))),
-      iban,
-    },
+    specificationId,
+    fields,
+    terms,
   };
 }

@@ -7,8 +7,14 @@
  * parsing; that removes entity-expansion bombs and external entities outright instead of
  * relying on expansion limits. fast-xml-parser runs with entity processing off; we decode
  * the five predefined entities and character references ourselves.
+ *
+ * Bounded work: elements are counted on the raw text before any parser builds a tree (2.5 M
+ * empty elements fit in 10 MB and cost ~1 GB as trees), and namespace scopes are a chain of
+ * the declarations each element adds, never a copy of everything in scope per element (which
+ * made an XML whose elements each declare a namespace quadratic).
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { RecognitionBudget } from './budget.ts';
 
 export const MAX_XML_BYTES = 10 * 1024 * 1024;
 
@@ -104,56 +110,92 @@ const parser = new XMLParser({
 
 type OrderedNode = Record<string, unknown>;
 
+/**
+ * Namespace of a prefix nobody declared. An unprefixed name without a default namespace is
+ * simply in no namespace (Namespaces in XML 1.0, section 6.2), which producers write for
+ * elements they consider unimportant (a UBL credit note with bare `<TaxCategory>`). A
+ * prefixed name whose prefix is undeclared is not namespace-well-formed, but rejecting a whole
+ * invoice for a typo in an extension element helps nobody: it gets a namespace of its own
+ * that no extractor asks for, so it can never pass for an EN 16931 element.
+ */
+export function undeclaredNamespace(prefix: string): string {
+  return prefix === '' ? '' : `urn:mailbridge:undeclared-prefix:${prefix}`;
+}
+
 function splitName(qname: string): [prefix: string, local: string] {
   const colon = qname.indexOf(':');
   return colon < 0 ? ['', qname] : [qname.slice(0, colon), qname.slice(colon + 1)];
 }
 
-function toElement(node: OrderedNode, inherited: ReadonlyMap<string, string>): XmlElement | null {
-  const qname = Object.keys(node).find((k) => k !== ':@');
-  if (qname === undefined || qname === '#text' || qname === '#cdata') return null;
-  const rawAttributes = (node[':@'] ?? {}) as Record<string, string>;
+/** The namespace declarations in scope: each element that declares some adds one link. */
+interface Scope {
+  readonly parent: Scope | null;
+  readonly bindings: ReadonlyMap<string, string>;
+}
 
-  let scope = inherited;
-  for (const [name, value] of Object.entries(rawAttributes)) {
-    if (name === 'xmlns' || name.startsWith('xmlns:')) {
-      if (scope === inherited) scope = new Map(inherited);
-      (scope as Map<string, string>).set(name === 'xmlns' ? '' : name.slice(6), decodeEntities(value));
+function lookupNamespace(scope: Scope | null, prefix: string): string | undefined {
+  // The chain is at most maxNestedTags long, so a lookup is bounded whatever the document.
+  for (let s = scope; s !== null; s = s.parent) {
+    const ns = s.bindings.get(prefix);
+    if (ns !== undefined) return ns;
+  }
+  return undefined;
+}
+
+class TreeBuilder {
+  private elements = 0;
+  constructor(private readonly budget: RecognitionBudget) {}
+
+  toElement(node: OrderedNode, inherited: Scope | null): XmlElement | null {
+    const qname = Object.keys(node).find((k) => k !== ':@');
+    if (qname === undefined || qname === '#text' || qname === '#cdata') return null;
+    if (++this.elements % 4096 === 0) this.budget.checkTime('building the XML tree');
+    const rawAttributes = (node[':@'] ?? {}) as Record<string, string>;
+
+    let declared: Map<string, string> | null = null;
+    const attributes = new Map<string, string>();
+    for (const [name, value] of Object.entries(rawAttributes)) {
+      if (name === 'xmlns' || name.startsWith('xmlns:')) (declared ??= new Map()).set(name === 'xmlns' ? '' : name.slice(6), decodeEntities(value));
+      else attributes.set(name, decodeEntities(value));
     }
-  }
+    const scope: Scope | null = declared ? { parent: inherited, bindings: declared } : inherited;
 
-  const attributes = new Map<string, string>();
-  for (const [name, value] of Object.entries(rawAttributes)) {
-    if (name !== 'xmlns' && !name.startsWith('xmlns:')) attributes.set(name, decodeEntities(value));
-  }
+    const [prefix, local] = splitName(qname);
+    const ns = prefix === 'xml' ? XML_NS : (lookupNamespace(scope, prefix) ?? undeclaredNamespace(prefix));
 
-  const [prefix, local] = splitName(qname);
-  const ns = prefix === 'xml' ? XML_NS : scope.get(prefix);
-  if (ns === undefined) {
-    throw new XmlDocumentError('xml-invalid', `namespace prefix "${prefix}" of <${qname}> is not declared`);
-  }
-
-  const children: XmlElement[] = [];
-  let text = '';
-  for (const childNode of (node[qname] ?? []) as OrderedNode[]) {
-    if ('#text' in childNode) {
-      text += decodeEntities(String(childNode['#text']));
-    } else if ('#cdata' in childNode) {
-      // CDATA is literal: no entity decoding.
-      for (const part of childNode['#cdata'] as OrderedNode[]) text += String(part['#text'] ?? '');
-    } else {
-      const child = toElement(childNode, scope);
-      if (child) children.push(child);
+    const children: XmlElement[] = [];
+    let text = '';
+    for (const childNode of (node[qname] ?? []) as OrderedNode[]) {
+      if ('#text' in childNode) {
+        text += decodeEntities(String(childNode['#text']));
+      } else if ('#cdata' in childNode) {
+        // CDATA is literal: no entity decoding.
+        for (const part of childNode['#cdata'] as OrderedNode[]) text += String(part['#text'] ?? '');
+      } else {
+        const child = this.toElement(childNode, scope);
+        if (child) children.push(child);
+      }
     }
+    return { ns, local, attributes, children, text };
   }
-  return { ns, local, attributes, children, text };
+}
+
+/** Start tags in `text` (`<` then a name character), counted without building anything; stops past `limit`. */
+function countElements(text: string, limit: number): number {
+  let count = 0;
+  for (let i = text.indexOf('<'); i >= 0 && count <= limit; i = text.indexOf('<', i + 1)) {
+    const next = text.charCodeAt(i + 1);
+    // Letters, '_', ':' and anything non-ASCII start a name; '/', '!', '?' do not.
+    if ((next >= 0x41 && next <= 0x5a) || (next >= 0x61 && next <= 0x7a) || next === 0x5f || next === 0x3a || next > 0x7f) count++;
+  }
+  return count;
 }
 
 /**
  * Parses bytes into the root element. Throws XmlDocumentError (never anything else for
  * malformed input) so callers can turn it into a recognition problem.
  */
-export function parseXmlDocument(bytes: Uint8Array): XmlElement {
+export function parseXmlDocument(bytes: Uint8Array, budget: RecognitionBudget = new RecognitionBudget()): XmlElement {
   if (bytes.length > MAX_XML_BYTES) {
     throw new XmlDocumentError('too-large', `XML is ${bytes.length} bytes, the limit is ${MAX_XML_BYTES}`);
   }
@@ -163,7 +205,10 @@ export function parseXmlDocument(bytes: Uint8Array): XmlElement {
   if (text.includes('<!DOCTYPE') || text.includes('<!ENTITY')) {
     throw new XmlDocumentError('xml-dtd-forbidden', 'XML contains a DOCTYPE/ENTITY declaration, which e-invoices never need');
   }
+  const elements = countElements(text, budget.limits.xmlElements);
+  budget.checkCount(elements, budget.limits.xmlElements, 'XML elements');
   const validation = XMLValidator.validate(text);
+  budget.checkTime('validating the XML');
   if (validation !== true) {
     const { msg, line, col } = validation.err;
     throw new XmlDocumentError('xml-invalid', `XML is not well-formed: ${msg} (line ${line}, column ${col})`);
@@ -174,8 +219,10 @@ export function parseXmlDocument(bytes: Uint8Array): XmlElement {
   } catch (error) {
     throw new XmlDocumentError('xml-invalid', `XML could not be parsed: ${(error as Error).message}`);
   }
+  budget.checkTime('parsing the XML');
+  const builder = new TreeBuilder(budget);
   const roots = nodes
-    .map((node) => toElement(node, new Map()))
+    .map((node) => builder.toElement(node, null))
     .filter((el): el is XmlElement => el !== null);
   if (roots.length !== 1 || !roots[0]) {
     throw new XmlDocumentError('xml-invalid', `XML must have exactly one root element, found ${roots.length}`);
@@ -188,9 +235,17 @@ export interface XmlName {
   readonly local: string;
 }
 
+/**
+ * Children with this name. Elements in no namespace stand in for the namespaced name when the
+ * parent has no child in the right namespace: producers that drop the namespace on some
+ * elements (`<TaxCategory>` inside `cac:TaxSubtotal`) still mean the UBL/CII element, and the
+ * exact match always wins where both are present.
+ */
 export function childrenNamed(parent: XmlElement | undefined, name: XmlName): XmlElement[] {
   if (!parent) return [];
-  return parent.children.filter((c) => c.local === name.local && c.ns === name.ns);
+  const exact = parent.children.filter((c) => c.local === name.local && c.ns === name.ns);
+  if (exact.length > 0 || name.ns === '') return exact;
+  return parent.children.filter((c) => c.local === name.local && c.ns === '');
 }
 
 /** Follows a path of child steps, taking the first match at each step. */
@@ -198,7 +253,7 @@ export function descend(start: XmlElement | undefined, ...path: XmlName[]): XmlE
   let current = start;
   for (const step of path) {
     if (!current) return undefined;
-    current = current.children.find((c) => c.local === step.local && c.ns === step.ns);
+    current = childrenNamed(current, step)[0];
   }
   return current;
 }

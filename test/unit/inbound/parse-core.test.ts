@@ -163,15 +163,15 @@ describe('parse core: broken input is a problem, never an exception', () => {
     expect(sink.stored.get(1)?.bytes.length).toBe(parsed.attachments[0]?.size);
   });
 
-  it('parts beyond the attachment limit are described but neither stored nor recognised', async () => {
+  it('parts beyond the attachment limit are only counted: neither listed, stored nor recognised', async () => {
     const sink = new RecordingSink();
 
     const parsed = await parseInboundMessage(source(await facturXMail()), sink, { maxAttachments: 1 });
 
-    expect(parsed.attachments.map((a) => a.key)).toEqual(['attachments/test/1', null]);
-    expect(parsed.attachments[1]?.sha256).toHaveLength(64);
+    expect(parsed.attachments.map((a) => a.key)).toEqual(['attachments/test/1']);
+    expect(parsed.omittedAttachments).toBe(1);
     expect([...sink.stored.keys()]).toEqual([1]);
-    expect(codes(parsed.problems)).toEqual(['too-many-attachments']);
+    expect(parsed.problems).toEqual([{ code: 'too-many-attachments', message: '1 attachments past the first 1 are only counted: not listed, stored or recognised' }]);
   });
 
   it('a message that is not MIME at all parses to nothing, without a crash', async () => {

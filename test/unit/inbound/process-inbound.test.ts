@@ -11,6 +11,7 @@ import { processInboundMail, PublishInProgressError } from '../../../shared/serv
 import { EXPECTED } from '../../fixtures/invoices/sample-e-invoice.ts';
 import { BUCKET, memoryDeps } from '../../fixtures/inbound/fakes.ts';
 import { facturXMail, forwardedInvoiceMail, readFixture, truncatedPdfMail, ublMail } from '../../fixtures/inbound/mails.ts';
+import { mailWith, pdfEmbeddedFileBomb } from '../../fixtures/inbound/hostile.ts';
 import * as z from 'zod/mini';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -80,24 +81,43 @@ describe('inbound pipeline: records and events', () => {
     expect(events.published).toHaveLength(1);
   });
 
-  it('a run that failed after publishing resumes without publishing again', async () => {
-    // Prepare: the first attempt dies before the message record is written.
+  it('a failed records write leaves nothing behind; the retry records and publishes once', async () => {
+    // Prepare: the first attempt's one records write fails (DynamoDB unavailable).
     const { deps, objects, store, events } = memoryDeps();
     objects.put(BUCKET, 'inbound/msg-crash', await ublMail());
-    const putMessage = store.putMessage.bind(store);
-    store.putMessage = async () => {
+    const recordMessage = store.recordMessage.bind(store);
+    store.recordMessage = async () => {
       throw new Error('DynamoDB unavailable');
     };
     await expect(processInboundMail(notification('msg-crash'), deps)).rejects.toThrow('DynamoDB unavailable');
-    store.putMessage = putMessage;
+    expect(store.invoices.size).toBe(0);
+    store.recordMessage = recordMessage;
 
     // Act
     const retry = await processInboundMail(notification('msg-crash'), deps);
 
     // Assess
-    expect(retry).toMatchObject({ kind: 'recorded', published: 0, record: { status: 'processed', invoiceIds: ['msg-crash:1'] } });
-    expect(store.invoices.size).toBe(1);
+    expect(retry).toMatchObject({ kind: 'recorded', published: 1, record: { status: 'processed', invoiceIds: ['msg-crash:1'] } });
     expect(events.published.map((e) => e.invoiceId)).toEqual(['msg-crash:1']);
+  });
+
+  it('a delivery after the records were written but not published publishes, once', async () => {
+    // Prepare: the first attempt recorded message + invoice, then SNS failed.
+    const { deps, objects, store, events } = memoryDeps();
+    objects.put(BUCKET, 'inbound/msg-late', await ublMail());
+    events.failNext = true;
+    await expect(processInboundMail(notification('msg-late'), deps)).rejects.toThrow('SNS unavailable');
+    expect(store.messages.get('msg-late')?.invoiceIds).toEqual(['msg-late:1']);
+
+    // Act: SQS redelivers after the publish lease ran out.
+    const later = { ...deps, now: () => new Date('2024-03-15T10:10:00.000Z') };
+    const again = await processInboundMail(notification('msg-late'), later);
+    const third = await processInboundMail(notification('msg-late'), later);
+
+    // Assess
+    expect(again).toMatchObject({ kind: 'already-processed', published: 1 });
+    expect(third).toMatchObject({ kind: 'already-processed', published: 0 });
+    expect(events.published.map((e) => e.invoiceId)).toEqual(['msg-late:1']);
   });
 
   it('an SNS failure is thrown (retryable), is not taken for a crash, and the retry publishes exactly once', async () => {
@@ -206,20 +226,59 @@ describe('inbound pipeline: broken input is recorded, not retried', () => {
     expect(outcome.record.attachments).toHaveLength(3);
   });
 
-  it('after two attempts died unfinished, attachments are stored without recognition (no crash loop)', async () => {
-    // Prepare: two attempts started and never finished (the function timed out or ran out of memory).
+  it('an attachment two attempts died recognising is stored unrecognised; the others are still recognised', async () => {
+    // Prepare: two attempts started recognising attachment 1 and never ended (timeout, out of memory).
     const { deps, objects, store } = memoryDeps({ maxCrashedAttempts: 2 });
-    objects.put(BUCKET, 'inbound/msg-loop', await facturXMail());
-    await store.startAttempt('msg-loop');
-    await store.startAttempt('msg-loop');
+    objects.put(BUCKET, 'inbound/msg-loop', await mailWith([{ contentType: 'application/pdf', filename: 'bomb.pdf', body: pdfEmbeddedFileBomb(1024) }]));
+    await store.beginRecognition('msg-loop', 2);
+    await store.beginRecognition('msg-loop', 2);
 
     // Act
     const outcome = await processInboundMail(notification('msg-loop'), deps);
 
     // Assess
-
-    expect(outcome.record).toMatchObject({ status: 'no-invoice', invoiceIds: [], problems: [{ code: 'recognition-skipped' }] });
+    expect(outcome.record).toMatchObject({ status: 'processed', invoiceIds: ['msg-loop:1'], problems: [{ code: 'recognition-skipped', attachment: 2, message: expect.stringContaining('"bomb.pdf": 2 earlier attempts died') }] });
     expect(outcome.record.attachments).toHaveLength(2);
-    expect(store.invoices.size).toBe(0);
+    expect(store.invoices.get('msg-loop:1')).toMatchObject({ invoiceNumber: 'GENUINE-0001' });
+  });
+
+  it('store outages are not crashes: after two failed records writes the third attempt still recognises', async () => {
+    // Prepare: DynamoDB refuses the records write twice (an outage), and the first end of
+    // recognition too (retried within the attempt).
+    const { deps, objects, store } = memoryDeps({ maxCrashedAttempts: 2 });
+    objects.put(BUCKET, 'inbound/msg-outage', await ublMail());
+    const recordMessage = store.recordMessage.bind(store);
+    let outages = 2;
+    store.recordMessage = async (record, invoices) => {
+      if (outages-- > 0) throw new Error('DynamoDB unavailable');
+      return recordMessage(record, invoices);
+    };
+    const endRecognition = store.endRecognition.bind(store);
+    let endOutages = 1;
+    store.endRecognition = async (id, index) => {
+      if (endOutages-- > 0) throw new Error('DynamoDB unavailable');
+      return endRecognition(id, index);
+    };
+
+    // Act
+    await expect(processInboundMail(notification('msg-outage'), deps)).rejects.toThrow('DynamoDB unavailable');
+    await expect(processInboundMail(notification('msg-outage'), deps)).rejects.toThrow('DynamoDB unavailable');
+    const third = await processInboundMail(notification('msg-outage'), deps);
+
+    // Assess
+    expect(third.record).toMatchObject({ status: 'processed', invoiceIds: ['msg-outage:1'], problems: [] });
+  });
+
+  it('a records write refused for size is recorded trimmed with record-too-large, with its invoice, not retried', async () => {
+    const { deps, objects, store, events } = memoryDeps();
+    objects.put(BUCKET, 'inbound/msg-big', await ublMail());
+    store.refuseForSize = 1;
+
+    const outcome = await processInboundMail(notification('msg-big'), deps);
+
+    expect(outcome.record).toMatchObject({ status: 'processed', attachments: [], omittedAttachments: 1, invoiceIds: ['msg-big:1'] });
+    expect(outcome.record.problems.map((p) => p.code)).toEqual(['record-too-large']);
+    expect(store.invoices.get('msg-big:1')).toMatchObject({ invoiceNumber: 'FX-2024-0815' });
+    expect(events.published).toHaveLength(1);
   });
 });

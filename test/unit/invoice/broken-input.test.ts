@@ -81,11 +81,12 @@ describe('broken or hostile XML', () => {
     expect(codes(result)).toEqual(['xml-invalid']);
   });
 
-  it('an undeclared namespace prefix is xml-invalid', async () => {
+  it('an undeclared prefix on the root leaves the document unidentifiable: xml-not-invoice naming it', async () => {
     const result = await recogniseAttachment({ bytes: bytesOf('<ubl:Invoice><cbc:ID>1</cbc:ID></ubl:Invoice>') });
 
-    expect(codes(result)).toEqual(['xml-invalid']);
-    expect(result.problems[0]?.message).toContain('prefix "ubl"');
+    expect(result.invoices).toEqual([]);
+    expect(codes(result)).toEqual(['xml-not-invoice']);
+    expect(result.problems[0]?.message).toContain('undeclared-prefix:ubl}Invoice');
   });
 
   it('a billion-laughs document is refused before any expansion (xml-dtd-forbidden)', async () => {
@@ -127,15 +128,19 @@ ${entities}
     expect(result.problems[0]?.message).toContain('{urn:oasis:names:specification:ubl:schema:xsd:Order-2}Order');
   });
 
-  it('an e-invoice root without mandatory fields is returned with invoice-incomplete', async () => {
+  it('an e-invoice root without any mandatory term is returned with einvoice-incomplete naming them all', async () => {
     const bare = '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>';
 
     const result = await recogniseAttachment({ bytes: bytesOf(bare) });
 
+    expect(result.problems).toEqual([]);
     expect(result.invoices).toHaveLength(1);
-    expect(result.invoices[0]).toMatchObject({ format: 'ubl', invoiceNumber: null, totalWithVat: null });
-    expect(codes(result)).toEqual(['invoice-incomplete']);
-    expect(result.problems[0]?.message).toContain('BT-1');
+    const [invoice] = result.invoices;
+    expect(invoice).toMatchObject({ format: 'ubl', invoiceNumber: null, totalWithVat: null, confidence: 0.5 });
+    expect(invoice?.warnings).toHaveLength(1);
+    expect(invoice?.warnings[0]?.code).toBe('einvoice-incomplete');
+    expect(invoice?.warnings[0]?.missing).toEqual(expect.arrayContaining(['BT-1', 'BT-2', 'BT-5', 'BT-112', 'BT-115', 'BT-126']));
+    expect(Object.values(invoice?.fieldConfidence ?? {})).toEqual(Array(10).fill(0));
   });
 
   it('deeply nested XML is xml-invalid instead of a stack overflow', async () => {

@@ -14,6 +14,7 @@ const bytesOf = (xml: string): Uint8Array => new TextEncoder().encode(xml);
 function expectSampleFields(invoice: RecognisedInvoice | undefined): void {
   expect(invoice).toMatchObject(EXPECTED);
   expect(invoice?.confidence).toBe(1);
+  expect(invoice?.warnings).toEqual([]);
   expect(Object.values(invoice?.fieldConfidence ?? {})).toEqual(Array(10).fill(1));
 }
 
@@ -141,13 +142,43 @@ describe('hybrid PDFs (XML embedded in a PDF)', () => {
     expectSampleFields(result.invoices[0]);
   });
 
-  it('Factur-X XRECHNUNG profile (embedded as xrechnung.xml) is factur-x', async () => {
+  it('Factur-X XRECHNUNG profile (embedded as xrechnung.xml) is xrechnung-cii: the guideline decides', async () => {
     const bytes = await renderSampleInvoice('Factur-X-XRechnung');
 
     const result = await recogniseAttachment({ bytes });
 
-    expect(result.invoices[0]).toMatchObject({ format: 'factur-x', method: 'embedded-xml' });
+    expect(result.invoices[0]).toMatchObject({ format: 'xrechnung-cii', method: 'embedded-xml' });
     expectSampleFields(result.invoices[0]);
+  });
+
+  it('an XRechnung guideline is xrechnung-cii even under the name factur-x.xml', async () => {
+    const xrechnung = text(await renderSampleInvoice('XRECHNUNG-CII'));
+    const bytes = buildMinimalPdf({ pages: misleadingPage, attachments: [{ name: 'factur-x.xml', bytes: bytesOf(xrechnung) }] });
+
+    const result = await recogniseAttachment({ bytes });
+
+    expect(result.invoices[0]).toMatchObject({ format: 'xrechnung-cii', method: 'embedded-xml' });
+  });
+
+  it('a guideline that does not tell (plain EN 16931) leaves it to the file name: xrechnung.xml is xrechnung-cii', async () => {
+    const bytes = buildMinimalPdf({ pages: misleadingPage, attachments: [{ name: 'xrechnung.xml', bytes: bytesOf(ciiXml) }] });
+
+    const result = await recogniseAttachment({ bytes });
+
+    expect(ciiXml).toContain('<ram:ID>urn:cen.eu:en16931:2017</ram:ID>');
+    expect(result.invoices[0]).toMatchObject({ format: 'xrechnung-cii', method: 'embedded-xml' });
+  });
+
+  it('a Factur-X guideline is factur-x even under the ZUGFeRD 2.0 name', async () => {
+    const basic = text(await renderSampleInvoice('CII')).replace(
+      '<ram:ID>urn:cen.eu:en16931:2017</ram:ID>',
+      '<ram:ID>urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic</ram:ID>',
+    );
+    const bytes = buildMinimalPdf({ pages: misleadingPage, attachments: [{ name: 'zugferd-invoice.xml', bytes: bytesOf(basic) }] });
+
+    const result = await recogniseAttachment({ bytes });
+
+    expect(result.invoices[0]).toMatchObject({ format: 'factur-x', method: 'embedded-xml' });
   });
 
   it('embedded XML wins over the (misleading) visible text', async () => {
