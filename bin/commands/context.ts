@@ -24,3 +24,12 @@ export function flagString(ctx: CommandContext, name: string): string | undefine
   const v = ctx.flags[name];
   return typeof v === 'string' ? v : undefined;
 }
+
+/**
+ * One line of text output, safe for a terminal: C0/C1 control characters (ESC among them, so
+ * no escape sequence from a sender's subject or file name reaches the terminal), DEL and the
+ * bidirectional overrides become U+FFFD. JSON output needs none of this (JSON escapes them).
+ */
+export function printable(line: string): string {
+  return line.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
+}

@@ -1,6 +1,6 @@
 import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
 import { tableName } from '../target.ts';
-import { flagString, print, UsageError, type Command, type CommandContext } from './context.ts';
+import { flagString, print, printable, UsageError, type Command, type CommandContext } from './context.ts';
 
 /** Newest first, from the inbound table's ByKind index. */
 async function list(ctx: CommandContext): Promise<number> {
@@ -17,7 +17,7 @@ async function list(ctx: CommandContext): Promise<number> {
     (i) =>
       `${i.receivedAt}  ${i.invoiceId}  ${i.invoiceNumber ?? '?'}  ${i.totalWithVat ?? '?'} ${i.currency ?? ''}  ${i.sellerName ?? '?'}  [${i.format}]${i.duplicateOf ? `  duplicate of ${i.duplicateOf}` : ''}`,
   );
-  process.stdout.write(`${lines.length > 0 ? lines.join('\n') : 'no invoices recorded'}\n`);
+  process.stdout.write(`${lines.length > 0 ? lines.map(printable).join('\n') : 'no invoices recorded'}\n`);
   return 0;
 }
 

@@ -6,7 +6,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { DiscardingAttachmentSink } from '../../shared/adapters/discarding-attachment-sink.ts';
 import { parseInboundMessage, type ParsedMessage } from '../../shared/services/parse-inbound-message.ts';
-import { print, UsageError, type Command } from './context.ts';
+import { print, printable, UsageError, type Command } from './context.ts';
 
 /** The documented output shape (issue 5): nothing more, nothing less. */
 export function parseReport(parsed: ParsedMessage) {
@@ -58,7 +58,7 @@ export const parse: Command = {
       ...report.problems.map((p) => `  problem ${p.code}: ${p.message}`),
     ];
     if (report.invoices.length === 0) lines.push('  no invoice found');
-    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(`${lines.map(printable).join('\n')}\n`);
     return 0;
   },
 };

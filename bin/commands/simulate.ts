@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { signMailtrapBody } from '../../shared/domain/webhook-signature.ts';
+import { parseJson } from '../../shared/schemas/json.ts';
 import { readLocalInfo, TargetError } from '../target.ts';
 import { flagString, print, UsageError, type Command, type CommandContext } from './context.ts';
 
@@ -11,7 +12,7 @@ async function ses(ctx: CommandContext): Promise<number> {
   const body = readFileSync(file, 'utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    parsed = parseJson(body, file);
   } catch {
     throw new UsageError(`${file} is not JSON`);
   }
@@ -52,7 +53,7 @@ async function mailtrap(ctx: CommandContext): Promise<number> {
   const text = await response.text();
   let parsed: unknown = text;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJson(text, 'response');
   } catch {
     // keep the text
   }

@@ -8,14 +8,19 @@
  * Failure behaviour:
  * - malformed body (not JSON, not an S3-action Received notification, or naming a bucket other
  *   than the inbound bucket): sent straight to the DLQ with the reason, acknowledged;
- * - bad content (malformed MIME, broken PDFs or XML, empty or missing message): recorded on
- *   the message with a reason, acknowledged: it can never succeed, so it must not retry;
+ * - bad content (malformed MIME, broken PDFs or XML, empty or missing message, hostile or
+ *   oversized values): recorded on the message with a reason, values bounded, acknowledged: it
+ *   can never succeed, so it must not retry (a write refused for size is recorded trimmed);
+ * - a hostile attachment (PDF or XML bomb): over its recognition budget, recorded as
+ *   `recognition-budget-exceeded`, the other attachments recognised;
  * - S3, DynamoDB or SNS failure: the record is reported as a batch item failure and retried by
  *   SQS, then moved to the DLQ by the redrive policy (alarmed);
- * - a message whose earlier attempts died unfinished (timeout or out of memory, most likely
- *   pdf.js on a hostile PDF): after INBOUND_MAX_CRASHED_ATTEMPTS such attempts it is stored
- *   without recognition and recorded, so it cannot crash-loop;
- * - redelivered notification: its message record exists, nothing is written or published.
+ * - an attachment whose recognition earlier attempts died in (timeout or out of memory despite
+ *   the budgets): after INBOUND_MAX_CRASHED_ATTEMPTS such deaths it is stored without
+ *   recognition, so it cannot crash-loop; a store outage outside a recognition, or shorter
+ *   than the ~15 s its end is retried for, never counts as a death;
+ * - redelivered notification: its message record exists; only invoices whose event is not
+ *   out yet are published, nothing is written again.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -48,7 +53,7 @@ export async function handleInboundRecord(record: SQSRecord, deps: InboundParseD
   const outcome = await processInboundMail(notification, deps);
   const r = outcome.record;
   if (outcome.kind === 'already-processed') {
-    logger.info('inbound message already recorded', { sesMessageId: r.messageId, status: r.status });
+    logger.info('inbound message already recorded', { sesMessageId: r.messageId, status: r.status, published: outcome.published });
     metrics.addMetric('InboundRedeliveries', MetricUnit.Count, 1);
     return;
   }

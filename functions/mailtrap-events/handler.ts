@@ -4,9 +4,11 @@
  * policy. `event_id` makes each event take effect once across redelivered batches and
  * Mailtrap's own retries.
  *
- * Failure behaviour: a body that is not a valid Mailtrap event goes straight to the DLQ with
- * the reason; store errors fail the record (batch item failure) and SQS retries it, then the
- * redrive policy moves it to the DLQ.
+ * Failure behaviour: a body that cannot be applied for its content (not JSON, not a Mailtrap
+ * event, an address the store's rule refuses, a timestamp out of range: the webhook's own
+ * triage) goes straight to the DLQ with the reason in `mailbridge.error`, after one receive;
+ * store errors fail the record (batch item failure) and SQS retries it, then the redrive
+ * policy moves it to the DLQ.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -17,6 +19,7 @@ import { feedbackDepsFromEnv, type FeedbackDeps } from '../../shared/adapters/fe
 import { deadLetterRecord, sqsBatchHandler } from '../../shared/services/sqs-batch.ts';
 import { mapMailtrapEvent } from '../../shared/domain/mailtrap-feedback.ts';
 import { triageEvent } from '../../shared/schemas/mailtrap-event.ts';
+import { InvalidJsonError, parseJson } from '../../shared/schemas/json.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 import { applyFeedbackEvents } from '../../shared/services/apply-feedback.ts';
 
@@ -25,14 +28,15 @@ export type MailtrapEventsDeps = FeedbackDeps;
 export async function handleMailtrapEventRecord(record: SQSRecord, deps: MailtrapEventsDeps): Promise<void> {
   let raw: unknown;
   try {
-    raw = JSON.parse(record.body);
-  } catch {
-    raw = undefined;
+    raw = parseJson(record.body);
+  } catch (error) {
+    if (!(error instanceof InvalidJsonError)) throw error;
+    await deadLetterRecord(record, error.message, deps.deadLetters, 'Mailtrap event');
+    return;
   }
   const triage = triageEvent(raw);
   if (triage.kind !== 'valid') {
-    const reason = triage.kind === 'unknown' ? `unknown event ${triage.name}` : raw === undefined ? 'body is not JSON' : triage.reason;
-    await deadLetterRecord(record, reason, deps.deadLetters, 'Mailtrap event');
+    await deadLetterRecord(record, triage.kind === 'unknown' ? `unknown event ${triage.name}` : triage.reason, deps.deadLetters, 'Mailtrap event');
     return;
   }
   metrics.addMetric(`Mailtrap${triage.event.event.replace(/[^a-z]/g, '')}`, MetricUnit.Count, 1);

@@ -9,62 +9,50 @@
  * - missing / malformed / wrong `Mailtrap-Signature`: 401, nothing enqueued or recorded;
  * - body over the limit: 413;
  * - signed but unparseable body: kept in the S3 quarantine with the reason, 200;
- * - signed body with some invalid events: valid ones enqueued, invalid ones quarantined, 200;
+ * - signed body with some invalid events (schema, the store's address rule, timestamp range):
+ *   valid ones enqueued, invalid ones quarantined with their reasons, 200;
+ * - an event SQS refuses for its content (size, characters): quarantined with the reason, 200;
  * - unknown event names (e.g. `activity_log.*`): counted and ignored, 200;
- * - SQS or S3 failure: error -> 500, Mailtrap retries (events are idempotent downstream).
+ * - SQS or S3 unavailable: 500 (shared/adapters/http-response.ts), Mailtrap retries (events
+ *   are idempotent downstream).
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { intVar, optionalVar, readConfig, requiredVar } from '../../shared/config.ts';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { checkMailtrapSignature } from '../../shared/domain/webhook-signature.ts';
-import { MalformedWebhookBodyError, parseWebhookBody, triageEvent } from '../../shared/schemas/mailtrap-event.ts';
-import type { EventQueue } from '../../shared/ports/event-queue.ts';
-import type { Quarantine } from '../../shared/ports/quarantine.ts';
+import { MalformedWebhookBodyError, parseWebhookBody, queuedEventBody, triageEvent } from '../../shared/schemas/mailtrap-event.ts';
 import { logger, metrics } from '../../shared/observability.ts';
-import { webhookSecretSource, type SecretSource } from '../../shared/adapters/webhook-secret.ts';
-import { sqsClient } from '../../shared/adapters/clients/sqs.ts';
-import { s3Client } from '../../shared/adapters/clients/s3.ts';
-import { SqsEventQueue } from '../../shared/adapters/sqs-event-queue.ts';
-import { S3Quarantine } from '../../shared/adapters/s3-quarantine.ts';
+import { httpErrors, jsonResponse, requestBody, requestHeader, type HttpResult } from '../../shared/adapters/http-response.ts';
+import { mailtrapWebhookDepsFromEnv, type WebhookDeps } from '../../shared/adapters/webhook-deps.ts';
 
-export interface WebhookDeps {
-  secret: SecretSource;
-  queue: EventQueue;
-  quarantine: Quarantine;
-  maxBodyBytes: number;
+export type { WebhookDeps } from '../../shared/adapters/webhook-deps.ts';
+
+interface InvalidEvent {
+  index: number;
+  reason: string;
+  event: unknown;
 }
 
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
-
-function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === wanted) return v;
-  return undefined;
-}
-
-export async function receiveMailtrapWebhook(event: APIGatewayProxyEventV2, deps: WebhookDeps): Promise<APIGatewayProxyStructuredResultV2> {
+export async function receiveMailtrapWebhook(event: APIGatewayProxyEventV2, deps: WebhookDeps): Promise<HttpResult> {
   // The raw bytes as received: the signature covers them, not a re-serialisation.
-  const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+  const raw = requestBody(event);
   if (raw.length > deps.maxBodyBytes) {
     metrics.addMetric('WebhookTooLarge', MetricUnit.Count, 1);
-    return json(413, { message: `body of ${raw.length} bytes exceeds ${deps.maxBodyBytes}` });
+    return jsonResponse(413, { message: `body of ${raw.length} bytes exceeds ${deps.maxBodyBytes}` });
   }
 
-  const check = checkMailtrapSignature(raw, header(event, 'mailtrap-signature'), await deps.secret());
+  const check = checkMailtrapSignature(raw, requestHeader(event, 'mailtrap-signature'), await deps.secret());
   if (check === 'no-secret') {
     logger.error('Mailtrap webhook secret is not configured: rejecting every request');
     metrics.addMetric('WebhookSecretMissing', MetricUnit.Count, 1);
-    return json(503, { message: 'webhook signing secret not configured' });
+    return jsonResponse(503, { message: 'webhook signing secret not configured' });
   }
   if (check !== 'valid') {
     logger.warn('Mailtrap webhook rejected', { check, sourceIp: event.requestContext?.http?.sourceIp });
     metrics.addMetric('WebhookRejected', MetricUnit.Count, 1);
-    return json(401, { message: 'invalid signature' });
+    return jsonResponse(401, { message: 'invalid signature' });
   }
 
   let parsed;
@@ -72,66 +60,68 @@ export async function receiveMailtrapWebhook(event: APIGatewayProxyEventV2, deps
     parsed = parseWebhookBody(raw.toString('utf8'));
   } catch (error) {
     if (!(error instanceof MalformedWebhookBodyError)) throw error;
-    const key = await deps.quarantine.keep({ source: 'mailtrap', reason: error.message, body: raw, contentType: header(event, 'content-type') });
+    const key = await deps.quarantine.keep({ source: 'mailtrap', reason: error.message, body: raw, contentType: requestHeader(event, 'content-type') });
     logger.warn('signed Mailtrap body quarantined', { reason: error.message, key });
     metrics.addMetric('WebhookBodiesQuarantined', MetricUnit.Count, 1);
-    return json(200, { received: 0, enqueued: 0, ignored: 0, quarantined: 'body', reason: error.message });
+    return jsonResponse(200, { received: 0, enqueued: 0, ignored: 0, quarantined: 'body', reason: error.message, quarantineKey: key });
   }
 
-  const valid: string[] = [];
-  const invalid: Array<{ index: number; reason: string; event: unknown }> = [];
+  const now = Date.now();
+  const valid: Array<{ index: number; body: string }> = [];
+  const invalid: InvalidEvent[] = [];
   const unknown = new Map<string, number>();
-  parsed.events.forEach((raw, index) => {
-    const t = triageEvent(raw);
-    if (t.kind === 'valid') valid.push(JSON.stringify(t.event));
+  parsed.events.forEach((rawEvent, index) => {
+    const t = triageEvent(rawEvent, now);
+    if (t.kind === 'valid') valid.push({ index, body: queuedEventBody(t.event) });
     else if (t.kind === 'unknown') unknown.set(t.name, (unknown.get(t.name) ?? 0) + 1);
-    else invalid.push({ index, reason: t.reason, event: raw });
+    else invalid.push({ index, reason: t.reason, event: rawEvent });
   });
 
+  // SQS unavailable throws (500); an entry SQS refuses for its content comes back rejected.
+  const { rejected } = await deps.queue.enqueue(valid.map((v) => v.body));
+  for (const r of rejected) {
+    const v = valid[r.index];
+    if (v) invalid.push({ index: v.index, reason: r.reason, event: parsed.events[v.index] });
+  }
+  invalid.sort((a, b) => a.index - b.index);
+  const enqueued = valid.length - rejected.length;
+
+  let quarantineKey: string | undefined;
   if (invalid.length > 0) {
-    const key = await deps.quarantine.keep({
+    quarantineKey = await deps.quarantine.keep({
       source: 'mailtrap-events',
       reason: `${invalid.length} invalid event(s): ${invalid[0]?.reason ?? ''}`,
-      body: JSON.stringify({ receivedAt: new Date().toISOString(), invalid }),
+      body: JSON.stringify({ receivedAt: new Date(now).toISOString(), invalid }),
       contentType: 'application/json',
     });
-    logger.warn('invalid Mailtrap events quarantined', { count: invalid.length, firstReason: invalid[0]?.reason, key });
+    logger.warn('invalid Mailtrap events quarantined', { count: invalid.length, firstReason: invalid[0]?.reason, key: quarantineKey });
     metrics.addMetric('WebhookEventsQuarantined', MetricUnit.Count, invalid.length);
   }
-  if (unknown.size > 0) {
+  const ignored = [...unknown.values()].reduce((a, b) => a + b, 0);
+  if (ignored > 0) {
     logger.info('unknown Mailtrap events ignored', { names: Object.fromEntries(unknown) });
-    metrics.addMetric('WebhookEventsIgnored', MetricUnit.Count, [...unknown.values()].reduce((a, b) => a + b, 0));
+    metrics.addMetric('WebhookEventsIgnored', MetricUnit.Count, ignored);
   }
-  await deps.queue.enqueue(valid);
-  metrics.addMetric('WebhookEventsEnqueued', MetricUnit.Count, valid.length);
-  return json(200, {
+  metrics.addMetric('WebhookEventsEnqueued', MetricUnit.Count, enqueued);
+  return jsonResponse(200, {
     received: parsed.events.length,
-    enqueued: valid.length,
-    ignored: [...unknown.values()].reduce((a, b) => a + b, 0),
+    enqueued,
+    ignored,
     quarantined: invalid.length,
+    ...(quarantineKey ? { quarantineKey } : {}),
   });
+}
+
+export function makeMailtrapWebhookHandler(getDeps: () => WebhookDeps) {
+  return middy<APIGatewayProxyEventV2, HttpResult>()
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(logMetrics(metrics))
+    .use(httpErrors())
+    .handler((event) => receiveMailtrapWebhook(event, getDeps()));
 }
 
 let deps: WebhookDeps | undefined;
-function getDeps(): WebhookDeps {
-  if (deps) return deps;
-  const config = readConfig({
-    MAILTRAP_EVENTS_QUEUE_URL: requiredVar(),
-    QUARANTINE_BUCKET: requiredVar(),
-    MAILTRAP_WEBHOOK_SECRET: optionalVar(),
-    MAILTRAP_WEBHOOK_SECRET_PARAM: optionalVar(),
-    WEBHOOK_MAX_BODY_BYTES: intVar(4 * 1024 * 1024),
-  });
-  deps = {
-    secret: webhookSecretSource({ secret: config.MAILTRAP_WEBHOOK_SECRET, parameterName: config.MAILTRAP_WEBHOOK_SECRET_PARAM }),
-    queue: new SqsEventQueue(sqsClient, config.MAILTRAP_EVENTS_QUEUE_URL),
-    quarantine: new S3Quarantine(s3Client, config.QUARANTINE_BUCKET),
-    maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
-  };
-  return deps;
-}
+/** Built on first use (cold start), so a missing variable fails the first invocation loudly. */
+const getDeps = (): WebhookDeps => (deps ??= mailtrapWebhookDepsFromEnv());
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-  .use(injectLambdaContext(logger, { clearState: true }))
-  .use(logMetrics(metrics))
-  .handler((event) => receiveMailtrapWebhook(event, getDeps()));
+export const handler = makeMailtrapWebhookHandler(getDeps);

@@ -33,6 +33,8 @@ import {
 } from '../../shared/services/manual-suppressions.ts';
 import { syncStatusView } from '../../shared/services/sync-status.ts';
 import { addressRef, logger, metrics } from '../../shared/observability.ts';
+import { httpErrors, jsonResponse, requestBody } from '../../shared/adapters/http-response.ts';
+import { parseJson } from '../../shared/schemas/json.ts';
 
 export type { SuppressionsApiDeps } from '../../shared/adapters/suppressions-api-deps.ts';
 
@@ -41,9 +43,8 @@ const putSchema = z.object({
   scope: z.optional(z.object({ domain: z.string().check(z.minLength(1)), stream: z.optional(z.string()) })),
 });
 
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
+// One JSON response / error mapping for both HTTP functions (shared/adapters/http-response.ts).
+const json = jsonResponse;
 
 /** The caller's IAM identity as API Gateway passes it for an `AWS_IAM` route (payload 2.0). */
 function iamCaller(event: APIGatewayProxyEventV2): string | undefined {
@@ -59,7 +60,7 @@ async function view(email: string, deps: SuppressionsApiDeps, domain?: string) {
 
 function readBody(event: APIGatewayProxyEventV2): unknown {
   try {
-    return JSON.parse(event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? ''));
+    return parseJson(requestBody(event).toString('utf8'));
   } catch {
     throw new ManualSuppressionInputError('body must be JSON');
   }
@@ -113,4 +114,5 @@ let deps: SuppressionsApiDeps | undefined;
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics))
+  .use(httpErrors())
   .handler((event: APIGatewayProxyEventV2) => handleSuppressionsRequest(event, (deps ??= suppressionsApiDepsFromEnv())));

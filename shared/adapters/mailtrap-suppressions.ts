@@ -8,6 +8,7 @@
  * address's fault); 422 and other 4xx are not retryable.
  */
 import { ProviderCallError, type MailtrapRecord, type MailtrapSuppressionApi } from '../ports/provider-suppressions.ts';
+import { parseJson } from '../schemas/json.ts';
 
 export interface MailtrapApiConfig {
   baseUrl: string;
@@ -49,7 +50,7 @@ export class MailtrapSuppressions implements MailtrapSuppressionApi {
     const text = await response.text();
     let json: unknown;
     try {
-      json = text ? JSON.parse(text) : undefined;
+      json = text ? parseJson(text, 'response') : undefined;
     } catch {
       json = undefined;
     }

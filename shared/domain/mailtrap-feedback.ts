@@ -16,6 +16,24 @@
 import type { MailtrapEvent } from '../schemas/mailtrap-event.ts';
 import type { FeedbackEvent, FeedbackKind } from './feedback-event.ts';
 
+/** Mailtrap's sending product dates from the 2020s; an event before 2010 is a bad clock or a bad value. */
+export const EARLIEST_EVENT_SECONDS = Date.UTC(2010, 0, 1) / 1000;
+/** Clock skew we tolerate ahead of our own clock. */
+export const MAX_FUTURE_SKEW_SECONDS = 24 * 3600;
+
+/**
+ * Why a Mailtrap `timestamp` (Unix seconds) cannot be an event time, or undefined when it can.
+ * Events carry their own time and the policy orders by it (a removal beats older suppressing
+ * events), so a far-future time would make an event win forever and a time past JavaScript's
+ * date range cannot be stored at all.
+ */
+export function mailtrapTimestampProblem(timestamp: number, nowMs: number): string | undefined {
+  if (!Number.isSafeInteger(timestamp)) return 'is not whole Unix seconds';
+  if (timestamp < EARLIEST_EVENT_SECONDS) return `${timestamp} is before 2010-01-01`;
+  if (timestamp > nowMs / 1000 + MAX_FUTURE_SKEW_SECONDS) return `${timestamp} is more than a day in the future`;
+  return undefined;
+}
+
 export const HARD_BOUNCE_CATEGORIES = new Set(['badrecipient', 'baddomain']);
 export const SENDER_SIDE_CATEGORIES = new Set(['spam', 'blocked', 'content', 'policy']);
 

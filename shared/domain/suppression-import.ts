@@ -19,6 +19,7 @@
  */
 import type { SuppressionScope } from './feedback-event.ts';
 import { isEmailAddress, normaliseEmail } from './email-address.ts';
+import { isJsonObject, parseJson } from '../schemas/json.ts';
 import { scopeKey, type AddressState, type SuppressionReason } from './suppression-policy.ts';
 
 export type ImportFormat = 'ses-csv' | 'ses-ndjson' | 'mailtrap-csv';
@@ -142,12 +143,12 @@ function parseSesCsvLine(line: string, lineNo: number): LineResult {
 function parseSesJsonLine(line: string): LineResult {
   let obj: unknown;
   try {
-    obj = JSON.parse(line);
+    obj = parseJson(line, 'line');
   } catch {
     return { invalid: 'not valid JSON' };
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { invalid: 'not a JSON object' };
-  const o = obj as Record<string, unknown>;
+  if (!isJsonObject(obj)) return { invalid: 'not a JSON object' };
+  const o = obj;
   const email = o.emailAddress ?? o.EmailAddress ?? o.email;
   if (typeof email !== 'string' || !isEmailAddress(email)) return { invalid: 'emailAddress missing or not an email address' };
   const r = sesReason(o.reason ?? o.Reason);

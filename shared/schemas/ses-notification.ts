@@ -7,49 +7,55 @@
  * https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html
  */
 import * as z from 'zod/mini';
+import { unwrapSnsBody } from './sns-envelope.ts';
 
 export class MalformedEventError extends Error {
   override name = 'MalformedEventError';
 }
 
+// Values SES writes are short codes and ids; one past these bounds is not SES, and kept it
+// would take the address item past DynamoDB's 400 KB limit on every retry.
+const code = () => z.string().check(z.maxLength(200));
+const id = () => z.string().check(z.minLength(1), z.maxLength(500));
+
 const recipient = z.object({
   emailAddress: z.string().check(z.minLength(3)),
-  status: z.optional(z.string()),
-  action: z.optional(z.string()),
+  status: z.optional(code()),
+  action: z.optional(code()),
 });
 
 export const sesNotificationSchema = z
   .object({
-    notificationType: z.optional(z.string()),
-    eventType: z.optional(z.string()),
+    notificationType: z.optional(code()),
+    eventType: z.optional(code()),
     mail: z.object({
-      messageId: z.string().check(z.minLength(1)),
-      timestamp: z.optional(z.string()),
+      messageId: id(),
+      timestamp: z.optional(code()),
       destination: z.optional(z.array(z.string())),
       tags: z.optional(z.record(z.string(), z.array(z.string()))),
     }),
     bounce: z.optional(
       z.object({
-        bounceType: z.string(),
-        bounceSubType: z.optional(z.string()),
+        bounceType: code(),
+        bounceSubType: z.optional(code()),
         bouncedRecipients: z.array(recipient).check(z.minLength(1)),
-        timestamp: z.optional(z.string()),
-        feedbackId: z.optional(z.string()),
+        timestamp: z.optional(code()),
+        feedbackId: z.optional(id()),
       }),
     ),
     complaint: z.optional(
       z.object({
         complainedRecipients: z.array(recipient).check(z.minLength(1)),
-        timestamp: z.optional(z.string()),
-        feedbackId: z.optional(z.string()),
-        complaintFeedbackType: z.optional(z.string()),
-        complaintSubType: z.optional(z.nullable(z.string())),
+        timestamp: z.optional(code()),
+        feedbackId: z.optional(id()),
+        complaintFeedbackType: z.optional(code()),
+        complaintSubType: z.optional(z.nullable(code())),
       }),
     ),
     delivery: z.optional(
       z.object({
         recipients: z.array(z.string()).check(z.minLength(1)),
-        timestamp: z.optional(z.string()),
+        timestamp: z.optional(code()),
         smtpResponse: z.optional(z.string()),
       }),
     ),
@@ -71,14 +77,6 @@ export const sesNotificationSchema = z
 
 export type SesNotification = z.infer<typeof sesNotificationSchema>;
 
-const snsEnvelopeSchema = z.object({
-  Type: z.string(),
-  MessageId: z.string(),
-  TopicArn: z.optional(z.string()),
-  Message: z.string(),
-  Timestamp: z.optional(z.string()),
-});
-
 export interface ParsedSesBody {
   notification: SesNotification;
   /** Present when the body was an SNS envelope. */
@@ -86,36 +84,11 @@ export interface ParsedSesBody {
   topicArn?: string | undefined;
 }
 
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new MalformedEventError(`${what} is not JSON`);
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const malformed = (reason: string) => new MalformedEventError(reason);
 
 /** Parse one SQS body into an SES notification, or throw MalformedEventError saying why. */
 export function parseSesFeedbackBody(body: string): ParsedSesBody {
-  const outer = parseJson(body, 'body');
-  if (!isObject(outer)) throw new MalformedEventError('body is not a JSON object');
-
-  let inner: unknown = outer;
-  let snsMessageId: string | undefined;
-  let topicArn: string | undefined;
-  if ('Type' in outer && 'Message' in outer) {
-    const envelope = z.safeParse(snsEnvelopeSchema, outer);
-    if (!envelope.success) throw new MalformedEventError('SNS envelope without a string Message');
-    if (envelope.data.Type !== 'Notification') {
-      throw new MalformedEventError(`SNS message of type ${envelope.data.Type}, not a Notification`);
-    }
-    snsMessageId = envelope.data.MessageId;
-    topicArn = envelope.data.TopicArn;
-    inner = parseJson(envelope.data.Message, 'SNS Message');
-  }
+  const { message: inner, snsMessageId, topicArn } = unwrapSnsBody(body, malformed);
   const parsed = z.safeParse(sesNotificationSchema, inner);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

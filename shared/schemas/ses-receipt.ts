@@ -8,6 +8,7 @@
 import * as z from 'zod/mini';
 import type { ReceiptVerdicts } from '../domain/inbound-verdicts.ts';
 import { MalformedEventError } from './ses-notification.ts';
+import { unwrapSnsBody } from './sns-envelope.ts';
 
 const verdict = z.optional(z.object({ status: z.string() }));
 
@@ -57,25 +58,9 @@ export function receiptVerdicts(n: SesReceivedNotification): ReceiptVerdicts {
   };
 }
 
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new MalformedEventError(`${what} is not JSON`);
-  }
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** One SQS body into a Received notification, or MalformedEventError saying why. */
 export function parseSesReceivedBody(body: string): SesReceivedNotification {
-  let inner = parseJson(body, 'body');
-  if (!isObject(inner)) throw new MalformedEventError('body is not a JSON object');
-  if ('Type' in inner && 'Message' in inner) {
-    if (inner.Type !== 'Notification') throw new MalformedEventError(`SNS message of type ${String(inner.Type)}, not a Notification`);
-    if (typeof inner.Message !== 'string') throw new MalformedEventError('SNS envelope without a string Message');
-    inner = parseJson(inner.Message, 'SNS Message');
-  }
+  const { message: inner } = unwrapSnsBody(body, (reason) => new MalformedEventError(reason));
   const parsed = z.safeParse(sesReceivedSchema, inner);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

@@ -49,6 +49,8 @@ async function deliver(message: string | Uint8Array, options: Omit<InboundDelive
 }
 
 const recordOf = (messageId: string): Promise<InboundMessageRecord> => waitFor(() => store.getMessage(messageId), `message record ${messageId}`);
+/** The invoice once its event is out: the records are written first, `publishedAt` after the publish. */
+const publishedInvoice = (invoiceId: string) => waitFor(async () => ((await store.getInvoice(invoiceId))?.publishedAt ? store.getInvoice(invoiceId) : undefined), `published invoice ${invoiceId}`);
 
 // ---- invoice.received, as a downstream subscriber sees it ----
 let eventsQueueUrl = '';
@@ -151,7 +153,7 @@ describe('inbound mail: SES receipt -> S3 + SNS -> SQS -> inbound-parse', () => 
     expect(sha256(storedLogo)).toBe(record.attachments[1]?.sha256);
 
     // The invoice record: EN 16931 fields from the CII embedded in the PDF/A-3.
-    const invoice = await store.getInvoice(invoiceId);
+    const invoice = await publishedInvoice(invoiceId);
     expect(invoice).toMatchObject({
       ...EXPECTED,
       invoiceNumber: facturXNumber,
@@ -230,7 +232,7 @@ describe('inbound mail: SES receipt -> S3 + SNS -> SQS -> inbound-parse', () => 
     const first = await deliver(mail);
     const before = await recordOf(first.messageId);
     await eventFor(`${first.messageId}:1`);
-    const invoiceBefore = await store.getInvoice(`${first.messageId}:1`);
+    const invoiceBefore = await publishedInvoice(`${first.messageId}:1`);
 
     // Act: SES (or SNS, or SQS) delivers the notification for the same object again.
     await deliver(mail, { messageId: first.messageId, upload: false });

@@ -160,11 +160,35 @@ describe('Mailtrap webhook', () => {
     const invalid = { event: 'bounce', email: 'x@example.org' };
     const audit = { event: 'activity_log.user.login', account_id: 1 };
     const res = await post(JSON.stringify({ events: [audit, good, invalid] }));
-    expect(res).toEqual({ status: 200, body: { received: 3, enqueued: 1, ignored: 1, quarantined: 1 } });
+    expect(res).toMatchObject({ status: 200, body: { received: 3, enqueued: 1, ignored: 1, quarantined: 1 } });
     expect((await stateOf(good.email as string)).suppressions[0]?.reason).toBe('complaint');
     const [key] = await quarantinedSince(before);
     const kept = JSON.parse(String(await (await c.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString()));
     expect(kept.invalid).toMatchObject([{ index: 2, event: invalid }]);
+  });
+
+  it('quarantines events the store would refuse (address rule, timestamp range) at the edge, with their reasons', async () => {
+    const before = await quarantineKeys();
+    const good = event('spam.json');
+    const bad = [event('spam.json', { email: 'no-at-sign' }), event('spam.json', { email: 'a b@c.d' }), event('spam.json', { timestamp: 9e12 })];
+    const res = await post(JSON.stringify({ events: [bad[0], good, bad[1], bad[2]] }));
+    expect(res).toMatchObject({ status: 200, body: { received: 4, enqueued: 1, ignored: 0, quarantined: 3 } });
+    const [key] = await quarantinedSince(before);
+    expect(res.body.quarantineKey).toBe(key);
+    const kept = JSON.parse(String(await (await c.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString()));
+    expect(kept.invalid).toMatchObject([
+      { index: 0, reason: expect.stringMatching(/^spam: email /), event: bad[0] },
+      { index: 2, reason: expect.stringMatching(/^spam: email /), event: bad[1] },
+      { index: 3, reason: expect.stringMatching(/^spam: timestamp /), event: bad[2] },
+    ]);
+    expect((await stateOf(good.email as string)).suppressions[0]?.reason).toBe('complaint');
+  });
+
+  it('enqueues an event with a 300 KB custom_variables without it (the consumer does not need it)', async () => {
+    const e = event('bounce.json', { bounce_category: 'badrecipient', custom_variables: { blob: 'v'.repeat(300 * 1024) } });
+    const res = await post(JSON.stringify({ events: [e] }));
+    expect(res).toEqual({ status: 200, body: { received: 1, enqueued: 1, ignored: 0, quarantined: 0 } });
+    expect((await stateOf(e.email as string)).suppressions[0]?.reason).toBe('bounce');
   });
 
   it('answers 413 for a body over the limit', async () => {

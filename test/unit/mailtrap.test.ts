@@ -101,7 +101,7 @@ describe('mailtrap-webhook without a secret', () => {
     const enqueued: string[][] = [];
     const deps: WebhookDeps = {
       secret: async () => undefined,
-      queue: { enqueue: async (b) => void enqueued.push(b) },
+      queue: { enqueue: async (b) => (enqueued.push(b), { rejected: [] }) },
       quarantine: { keep: async () => 'never' },
       maxBodyBytes: 1024 * 1024,
     };

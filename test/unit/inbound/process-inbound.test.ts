@@ -11,7 +11,7 @@ import { processInboundMail, PublishInProgressError } from '../../../shared/serv
 import { EXPECTED } from '../../fixtures/invoices/sample-e-invoice.ts';
 import { BUCKET, memoryDeps } from '../../fixtures/inbound/fakes.ts';
 import { facturXMail, forwardedInvoiceMail, readFixture, truncatedPdfMail, ublMail } from '../../fixtures/inbound/mails.ts';
-import { mailWith, pdfEmbeddedFileBomb } from '../../fixtures/inbound/hostile.ts';
+import { mailWith, namedParts, pdfEmbeddedFileBomb } from '../../fixtures/inbound/hostile.ts';
 import * as z from 'zod/mini';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -224,6 +224,25 @@ describe('inbound pipeline: broken input is recorded, not retried', () => {
     expect(outcome.record.status).toBe('no-invoice');
     expect(outcome.record.problems.map((p) => p.code)).toEqual(['pdf-unreadable', 'xml-invalid']);
     expect(outcome.record.attachments).toHaveLength(3);
+  });
+
+  it('MIME the parser gives up on, with no invoice out of it, is failed: nobody can vouch it holds none', async () => {
+    // Prepare: 1,100 parts, past mailsplit's 1,000-node limit.
+    const { deps, objects } = memoryDeps();
+    objects.put(BUCKET, 'inbound/msg-mime', await mailWith(namedParts(1_100), { genuine: false }));
+
+    const outcome = await processInboundMail(notification('msg-mime'), deps);
+
+    expect(outcome.record).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^mime-malformed: message: MIME parsing stopped: Max allowed child nodes exceeded/), invoiceIds: [] });
+  });
+
+  it('MIME the parser gives up on after an invoice: processed, the invoice recorded, the problem noted', async () => {
+    const { deps, objects } = memoryDeps();
+    objects.put(BUCKET, 'inbound/msg-mime-inv', await mailWith(namedParts(1_100)));
+
+    const outcome = await processInboundMail(notification('msg-mime-inv'), deps);
+
+    expect(outcome.record).toMatchObject({ status: 'processed', reason: null, invoiceIds: ['msg-mime-inv:1'], problems: [{ code: 'mime-malformed' }] });
   });
 
   it('an attachment two attempts died recognising is stored unrecognised; the others are still recognised', async () => {
