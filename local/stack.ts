@@ -200,6 +200,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env.MAILTRAP_WEBHOOK_SECRET = randomBytes(16).toString('hex');
     // The same for unsubscribe tokens (deployed: two SSM parameters, current and previous).
     env.UNSUBSCRIBE_SECRETS = randomBytes(32).toString('base64url');
+    // The local HTTP API has no IAM authoriser; this tells suppressions-api it is here, where
+    // open routes are expected (deployed, a request without IAM context is refused).
+    env.MAILBRIDGE_LOCAL_STACK = 'true';
     // Provider APIs: the simulators. SESv2 clients read AWS_ENDPOINT_URL_SESV2; the Mailtrap
     // adapter its base URL and token (deployed: https://mailtrap.io and an SSM parameter).
     env.AWS_ENDPOINT_URL_SESV2 = sesv2.url;

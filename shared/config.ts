@@ -5,6 +5,7 @@
  */
 // zod/mini: the tree-shakeable build (~25 KB in a bundle instead of ~450 KB for classic zod).
 import * as z from 'zod/mini';
+import { DEFAULT_POLICY, type PolicyConfig } from './domain/suppression-policy.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -33,8 +34,16 @@ export function awsClientSettings(env: NodeJS.ProcessEnv = process.env): { regio
   return { ...(region ? { region } : {}), forcePathStyle: env.MAILBRIDGE_S3_FORCE_PATH_STYLE === 'true' };
 }
 
-/** Policy knobs shared by the SES and Mailtrap pipelines. */
+/**
+ * Policy knobs shared by the SES and Mailtrap pipelines, the sync and the API. Their defaults
+ * are the policy's own (DEFAULT_POLICY), stated once; serverless.yml does not repeat them.
+ */
 export const policyShape = {
-  SOFT_BOUNCE_THRESHOLD: intVar(3),
-  SOFT_BOUNCE_WINDOW_DAYS: intVar(7),
+  SOFT_BOUNCE_THRESHOLD: intVar(DEFAULT_POLICY.softBounceThreshold),
+  SOFT_BOUNCE_WINDOW_DAYS: intVar(DEFAULT_POLICY.softBounceWindowDays),
 };
+
+export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): PolicyConfig {
+  const c = readConfig(policyShape, env);
+  return { ...DEFAULT_POLICY, softBounceThreshold: c.SOFT_BOUNCE_THRESHOLD, softBounceWindowDays: c.SOFT_BOUNCE_WINDOW_DAYS };
+}

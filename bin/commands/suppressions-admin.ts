@@ -3,15 +3,21 @@
  * store directly (local stack or a deployed stage, like `get`). Every change goes through the
  * same policy functions as the API, and reaches the providers through the store's stream.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSuppressionStore, fromItem } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { DynamoSyncState } from '../../shared/adapters/dynamo-sync-state.ts';
 import { syncConfigFromEnv } from '../../shared/adapters/sync-deps.ts';
 import type { SuppressionScope } from '../../shared/domain/feedback-event.ts';
-import { isEmailAddress } from '../../shared/domain/email-address.ts';
-import { applyManualSuppression, applyRemoval, viewSuppression, type AddressState, type SuppressionReason } from '../../shared/domain/suppression-policy.ts';
+import { applyManualSuppression, viewSuppression, type AddressState } from '../../shared/domain/suppression-policy.ts';
+import {
+  addManualSuppression,
+  manualAddress,
+  manualReason,
+  manualScope,
+  ManualSuppressionInputError,
+  removeManualSuppression,
+} from '../../shared/services/manual-suppressions.ts';
 import {
   defaultImportOrigin,
   EXPORT_CSV_HEADER,
@@ -24,13 +30,12 @@ import {
   type ImportFormat,
   type ImportOrigin,
 } from '../../shared/domain/suppression-import.ts';
-import { MAILTRAP_STREAMS, type MailtrapStream, type SyncConfig } from '../../shared/domain/suppression-sync.ts';
+import type { MailtrapStream, SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import { mapLimit } from '../../shared/services/sync-drain.ts';
 import { syncStatusView } from '../../shared/services/sync-status.ts';
 import { readLocalInfo, tableName, type Target } from '../target.ts';
 import { flagString, UsageError, type CommandContext } from './context.ts';
 
-const REASONS: readonly SuppressionReason[] = ['bounce', 'complaint', 'unsubscribe', 'manual'];
 
 /** Resolves once written: the CLI exits right after a command, and a piped stdout is asynchronous. */
 function writeOut(text: string): Promise<void> {
@@ -48,36 +53,39 @@ async function stores(ctx: CommandContext) {
   };
 }
 
+/** A request the manual-suppression service refuses is a usage error here (the API answers 400). */
+function asUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof ManualSuppressionInputError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 /** `--domain d [--stream s]` or `--scope d[/s]`; none = every scope. */
 function scopeFlags(ctx: CommandContext): SuppressionScope | undefined {
   const scope = flagString(ctx, 'scope');
   const [fromScope, streamFromScope] = scope ? scope.split('/') : [];
-  const domain = flagString(ctx, 'domain') ?? fromScope;
-  const stream = flagString(ctx, 'stream') ?? streamFromScope;
-  if (!domain) {
-    if (stream) throw new UsageError('--stream needs --domain');
-    return undefined;
-  }
-  if (stream && !MAILTRAP_STREAMS.includes(stream as MailtrapStream)) throw new UsageError(`--stream must be one of ${MAILTRAP_STREAMS.join(', ')}`);
-  return { domain: domain.toLowerCase(), ...(stream ? { stream } : {}) };
+  return asUsage(() => manualScope(flagString(ctx, 'domain') ?? fromScope, flagString(ctx, 'stream') ?? streamFromScope));
 }
+
+const manualDeps = (store: DynamoSuppressionStore) => ({ store, now: () => new Date().toISOString() });
 
 function emailArg(ctx: CommandContext, sub: string): string {
   const [email] = ctx.args;
-  if (!email || !isEmailAddress(email)) throw new UsageError(`suppressions ${sub} needs an email address`);
+  if (!email) throw new UsageError(`suppressions ${sub} needs an email address`);
+  asUsage(() => manualAddress(email));
   return email;
 }
 
 export async function add(ctx: CommandContext): Promise<number> {
   const email = emailArg(ctx, 'add');
-  const reason = (flagString(ctx, 'reason') ?? 'manual') as SuppressionReason;
-  if (!REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${REASONS.join(', ')}`);
+  const reason = asUsage(() => manualReason(flagString(ctx, 'reason') ?? 'manual'));
   const scope = scopeFlags(ctx);
   const { store } = await stores(ctx);
-  const decision = await store.update(email, (current) =>
-    applyManualSuppression(current, { email, reason, scope, at: new Date().toISOString(), source: 'manual', key: `manual:${randomUUID()}` }),
-  );
-  await print({ added: decision.outcome === 'suppressed', why: decision.why, ...viewSuppression(decision.next ?? (await store.get(email)), email) });
+  const change = await addManualSuppression(manualDeps(store), { email, reason, scope });
+  await print({ added: change.changed, why: change.why, ...change.view });
   return 0;
 }
 
@@ -85,9 +93,9 @@ export async function remove(ctx: CommandContext): Promise<number> {
   const email = emailArg(ctx, 'remove');
   const scope = scopeFlags(ctx);
   const { store } = await stores(ctx);
-  const decision = await store.update(email, (current) => applyRemoval(current, { at: new Date().toISOString(), scope }));
-  await print({ removed: decision.outcome === 'cleared', why: decision.why, ...viewSuppression(decision.next ?? (await store.get(email)), email) });
-  return decision.outcome === 'cleared' ? 0 : 1;
+  const change = await removeManualSuppression(manualDeps(store), { email, scope });
+  await print({ removed: change.changed, why: change.why, ...change.view });
+  return change.changed ? 0 : 1;
 }
 
 /** Every suppressed address, page by page. */

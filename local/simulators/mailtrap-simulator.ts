@@ -32,7 +32,9 @@ import {
   readBody,
   sendJson,
   SimulatorRequestError,
+  realClock,
   sleep,
+  type SimClock,
   type ControlPlane,
   type Fault,
 } from './sim-support.ts';
@@ -100,6 +102,8 @@ export interface MailtrapSimulatorOptions {
   accountId: number;
   domains?: Array<{ id: number; name: string }>;
   rateLimits?: MailtrapRateLimits;
+  /** Time for the rate-limit windows (default: real time). */
+  clock?: SimClock;
 }
 
 export interface SeedSuppression {
@@ -210,7 +214,7 @@ class SlidingWindow {
   constructor(readonly config: RateWindow) {}
 
   /** Returns 0 when allowed (and records the request), else the milliseconds until a slot frees. */
-  take(now = Date.now()): number {
+  take(now: number): number {
     const cutoff = now - this.config.windowMs;
     while (this.stamps.length > 0 && (this.stamps[0] as number) <= cutoff) this.stamps.shift();
     if (this.stamps.length < this.config.limit) {
@@ -306,6 +310,7 @@ export async function startMailtrapSimulator(opts: MailtrapSimulatorOptions): Pr
   const calls = new Counter();
   const throttled = new Counter();
   const faults = new FaultQueue();
+  const clock = opts.clock ?? realClock;
   let limits: ResolvedRateLimits = mergeLimits({ ...DEFAULT_RATE_LIMITS }, opts.rateLimits ?? {});
   let windows = makeWindows(limits);
 
@@ -481,7 +486,7 @@ export async function startMailtrapSimulator(opts: MailtrapSimulatorOptions): Pr
 
       // Only accepted requests use up the window; a rejected one does not extend the wait (unconfirmed).
       const window = op.startsWith('suppressions.') ? windows.suppressions : windows.general;
-      const waitMs = window?.take() ?? 0;
+      const waitMs = window?.take(clock()) ?? 0;
       if (waitMs > 0) {
         throttled.inc(op);
         const headers: Record<string, string> = limits.retryAfterHeader ? { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } : {};

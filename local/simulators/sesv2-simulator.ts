@@ -34,7 +34,9 @@ import {
   readBody,
   sendJson,
   SimulatorRequestError,
+  realClock,
   sleep,
+  type SimClock,
   type ControlPlane,
   type Fault,
 } from './sim-support.ts';
@@ -91,6 +93,8 @@ export interface Sesv2SimulatorOptions {
   maxContactLists?: number;
   /** Delay before an import job leaves CREATED, so callers can observe the state. Default 0. */
   importJobDelayMs?: number;
+  /** Time for the rate limit's token bucket (default: real time). */
+  clock?: SimClock;
 }
 
 export interface SuppressedEntry {
@@ -216,16 +220,18 @@ const alreadyExists = (message: string) => new Sesv2ServiceError(400, 'AlreadyEx
 
 class TokenBucket {
   private tokens: number;
-  private last = Date.now();
+  private last: number;
   constructor(
     readonly perSecond: number,
     readonly burst: number,
+    private readonly clock: SimClock,
   ) {
     this.tokens = burst;
+    this.last = clock();
   }
 
   take(): boolean {
-    const now = Date.now();
+    const now = this.clock();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
     this.last = now;
     if (this.tokens < 1) return false;
@@ -234,11 +240,11 @@ class TokenBucket {
   }
 }
 
-function makeBucket(limit: RateLimit | null | undefined): TokenBucket | null {
+function makeBucket(limit: RateLimit | null | undefined, clock: SimClock): TokenBucket | null {
   if (limit === null) return null;
   const { perSecond, burst } = limit ?? DEFAULT_RATE_LIMIT;
   if (!(perSecond > 0)) throw new SimulatorRequestError('rateLimit.perSecond must be > 0');
-  return new TokenBucket(perSecond, burst ?? Math.max(1, perSecond));
+  return new TokenBucket(perSecond, burst ?? Math.max(1, perSecond), clock);
 }
 
 // Route table straight from the SDK's `{ [_h]: [method, path, 200] }` traits.
@@ -419,7 +425,8 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
   const throttled = new Counter();
   const faults = new FaultQueue();
   let rateLimit: RateLimit | null = opts.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : opts.rateLimit;
-  let bucket = makeBucket(rateLimit);
+  const clock = opts.clock ?? realClock;
+  let bucket = makeBucket(rateLimit, clock);
   let s3: S3Client | undefined;
 
   function s3Client(): S3Client {
@@ -787,7 +794,7 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
   };
 
   const setRateLimit = (limit: RateLimit | null): void => {
-    bucket = makeBucket(limit);
+    bucket = makeBucket(limit, clock);
     rateLimit = limit;
   };
 

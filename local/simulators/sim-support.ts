@@ -75,6 +75,14 @@ export class FaultQueue {
   }
 }
 
+/**
+ * Where a simulator reads the time for its rate limits (epoch ms). Real time by default; a
+ * test hands its own so that "10 calls inside one 1 s window" holds however slowly a loaded
+ * machine runs them, and "after Retry-After" is a step of the clock, not a sleep.
+ */
+export type SimClock = () => number;
+export const realClock: SimClock = () => Date.now();
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

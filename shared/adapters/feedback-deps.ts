@@ -2,8 +2,8 @@
  * What every feedback pipeline (SES, Mailtrap) needs, built from its configuration on first
  * use: the DynamoDB suppression store, its DLQ for malformed messages, and the policy knobs.
  */
-import { policyShape, readConfig, requiredVar } from '../config.ts';
-import { DEFAULT_POLICY, type PolicyConfig } from '../domain/suppression-policy.ts';
+import { policyFromEnv, readConfig, requiredVar } from '../config.ts';
+import type { PolicyConfig } from '../domain/suppression-policy.ts';
 import type { DeadLetterSink } from '../ports/dead-letter-sink.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 import { documentClient } from './clients/dynamodb.ts';
@@ -18,12 +18,12 @@ export interface FeedbackDeps {
 }
 
 export function feedbackDepsFromEnv(dlqVariable: string): FeedbackDeps {
-  const config = readConfig({ SUPPRESSION_TABLE: requiredVar(), ...policyShape });
+  const config = readConfig({ SUPPRESSION_TABLE: requiredVar() });
   const dlqShape: Record<string, ReturnType<typeof requiredVar>> = { [dlqVariable]: requiredVar() };
   const dlq = String(readConfig(dlqShape)[dlqVariable]);
   return {
     store: new DynamoSuppressionStore(documentClient, config.SUPPRESSION_TABLE),
     deadLetters: new SqsDeadLetterSink(sqsClient, dlq),
-    policy: { ...DEFAULT_POLICY, softBounceThreshold: config.SOFT_BOUNCE_THRESHOLD, softBounceWindowDays: config.SOFT_BOUNCE_WINDOW_DAYS },
+    policy: policyFromEnv(),
   };
 }

@@ -8,9 +8,8 @@
  * API actions (4/5 s push + 1/5 s reconcile).
  */
 import * as z from 'zod/mini';
-import { intVar, optionalVar, policyShape, readConfig, requiredVar } from '../config.ts';
+import { intVar, optionalVar, readConfig, requiredVar } from '../config.ts';
 import { parseRate, type RateSpec } from '../domain/rate-limit.ts';
-import { DEFAULT_POLICY, type PolicyConfig } from '../domain/suppression-policy.ts';
 import { MAILTRAP_STREAMS, type MailtrapStream, type SyncConfig } from '../domain/suppression-sync.ts';
 import type { DrainLimits } from '../services/sync-drain.ts';
 import { documentClient } from './clients/dynamodb.ts';
@@ -50,11 +49,6 @@ export function storesFromEnv(env: NodeJS.ProcessEnv = process.env) {
     store: new DynamoSuppressionStore(documentClient, c.SUPPRESSION_TABLE),
     sync: new DynamoSyncState(documentClient, c.SUPPRESSION_SYNC_TABLE),
   };
-}
-
-export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): PolicyConfig {
-  const c = readConfig(policyShape, env);
-  return { ...DEFAULT_POLICY, softBounceThreshold: c.SOFT_BOUNCE_THRESHOLD, softBounceWindowDays: c.SOFT_BOUNCE_WINDOW_DAYS };
 }
 
 export interface RunSettings {

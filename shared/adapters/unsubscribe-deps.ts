@@ -7,7 +7,7 @@ import type { PolicyConfig } from '../domain/suppression-policy.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 import { documentClient } from './clients/dynamodb.ts';
 import { DynamoSuppressionStore } from './dynamo-suppression-store.ts';
-import { policyFromEnv } from './sync-deps.ts';
+import { policyFromEnv } from '../config.ts';
 import { unsubscribeSecretsSource, type SecretsSource } from './unsubscribe-secrets.ts';
 
 export interface UnsubscribeDeps {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, PurgeQueueCommand, DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -58,10 +58,24 @@ export async function queueDepth(url: string, sqs = clients().sqs): Promise<{ vi
   return { visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0), inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
 }
 
-/** Read (and remove) everything currently in a queue, e.g. a DLQ. */
-export async function drain(url: string, sqs = clients().sqs) {
-  const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
-  return out.Messages ?? [];
+/**
+ * Read and delete everything visible in a queue (e.g. a DLQ), so the next test starts from an
+ * empty queue whatever ran before it. Receives until a receive comes back empty (bounded:
+ * 100 receives of 10), deleting each batch once read.
+ */
+export async function drain(url: string, sqs = clients().sqs): Promise<Message[]> {
+  const all: Message[] = [];
+  for (let i = 0; i < 100; i++) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) return all;
+    const deleted = await sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl: url, Entries: messages.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle ?? '' })) }),
+    );
+    if ((deleted.Failed ?? []).length > 0) throw new Error(`drain: could not delete ${deleted.Failed?.length} message(s) from ${url}`);
+    all.push(...messages);
+  }
+  throw new Error(`drain: ${url} still had messages after 1,000 were read`);
 }
 
 export async function purge(url: string, sqs = clients().sqs): Promise<void> {

@@ -145,6 +145,8 @@ describe('SES feedback loop', () => {
     const reasons = dead.map((m) => m.MessageAttributes?.['mailbridge.error']?.StringValue).sort();
     expect(reasons).toEqual(['body is not JSON', expect.stringMatching(/^not an SES notification: /)]);
     expect(dead.map((m) => m.Body).sort()).toEqual(['definitely { not json', JSON.stringify({ hello: 'world' })]);
+    // drain() took them out: the DLQ is empty for whatever runs next.
+    expect(await queueDepth(dlq.url, c.sqs)).toEqual({ visible: 0, inFlight: 0 });
   });
 
   it('CLI: queues and local info describe the stack; get answers for unknown addresses', () => {

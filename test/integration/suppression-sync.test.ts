@@ -17,7 +17,7 @@ import type { Provider } from '../../shared/domain/suppression-sync.ts';
 import type { SyncItem } from '../../shared/ports/sync-state.ts';
 import { mapLimit } from '../../shared/services/sync-drain.ts';
 import { WEBHOOK_SECRET } from './global-setup.ts';
-import { SYNC_TEST_SIMULATORS } from './sync-settings.ts';
+import { SYNC_TEST_ENV, SYNC_TEST_SIMULATORS } from './sync-settings.ts';
 import { cli, clients, drain, localInfo, queue, ROOT, uniqueEmail, waitFor } from './helpers.ts';
 
 const c = clients();
@@ -205,7 +205,7 @@ describe('suppression sync: push', () => {
     expect(got.body).toMatchObject({ suppressed: false, sync: { ses: { status: 'synced' }, mailtrap: { status: 'synced' } } });
   });
 
-  it('retries 5xx and 429 with backoff, and sends a refused address to the DLQ after bounded tries', async () => {
+  it('retries 5xx and 429 with backoff, and sends a permanently refused address to the DLQ at once (one try)', async () => {
     // Prepare: SES answers 503 twice then 429 once; Mailtrap refuses one address with 422 (invalid for it).
     const ok = uniqueEmail('Flaky');
     const refused = `not-an-address-${randomUUID().slice(0, 6)}@localhost`;
@@ -230,6 +230,35 @@ describe('suppression sync: push', () => {
     expect(JSON.parse(dead.Body ?? '{}')).toMatchObject({ kind: 'suppression-sync', provider: 'mailtrap', attempts: 1 });
     expect(dead.MessageAttributes?.['mailbridge.error']?.StringValue).toMatch(/^not retryable/);
   });
+});
+
+describe('suppression sync: bounded tries', () => {
+  it('retries a push that keeps failing with 5xx exactly SYNC_MAX_ATTEMPTS times, then fails it and dead-letters it with its reason', async () => {
+    // Prepare: SES answers 503 to as many puts as the drain may try (SYNC_MAX_ATTEMPTS), no more.
+    const maxAttempts = Number(SYNC_TEST_ENV.SYNC_MAX_ATTEMPTS);
+    const email = uniqueEmail('Always-503');
+    await drain(syncDlq.url);
+    // Whatever earlier tests (any file) left due for SES goes first, so it cannot take the faults.
+    await waitFor(async () => ((await runScheduled('ses-sync')).result as { addresses: number }).addresses === 0, 'SES outbox empty');
+    const putsBefore = (await sesState()).calls.PutSuppressedDestination ?? 0;
+    await sim(ses, 'faults', [{ status: 503, count: maxAttempts, operation: 'PutSuppressedDestination' }]);
+    // Act: the drain runs until the address is given up on (backoff 100 ms doubling to 800 ms here).
+    await store.update(email, (s) => applyManualSuppression(s, { email, reason: 'bounce', at: new Date().toISOString(), key: `t:${email}` }));
+    await queued(email, 'ses');
+    const failed = await drainUntil(async () => (await sync.forAddress(email)).find((i) => i.provider === 'ses' && i.status === 'failed'), 'address failed', ['ses-sync']);
+    // Assess: every try was made and answered 503, none after the bound, nothing reached SES.
+    expect(failed.attempts).toBe(maxAttempts);
+    expect(failed.lastError).toMatch(/503/);
+    expect((await sesState()).calls.PutSuppressedDestination).toBe(putsBefore + maxAttempts);
+    expect((await sim<{ faults: unknown[] }>(ses, 'state')).faults).toEqual([]);
+    expect(await sesFor(email)).toEqual([]);
+    const dead = await waitFor(async () => (await drain(syncDlq.url)).find((m) => m.Body?.includes(email.toLowerCase())), 'DLQ message');
+    expect(JSON.parse(dead.Body ?? '{}')).toMatchObject({ kind: 'suppression-sync', provider: 'ses', attempts: maxAttempts });
+    expect(dead.MessageAttributes?.['mailbridge.error']?.StringValue).toMatch(/503/);
+    // Further runs leave it alone: it left the outbox.
+    await runScheduled('ses-sync');
+    expect((await sesState()).calls.PutSuppressedDestination).toBe(putsBefore + maxAttempts);
+  }, 180_000);
 });
 
 describe('suppression sync: burst', () => {

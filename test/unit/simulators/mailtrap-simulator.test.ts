@@ -48,8 +48,11 @@ async function api(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${sim.url}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers as Record<string, string>) } });
 }
 
+/** The simulator's clock: it moves only when a test moves it, so rate-limit windows do not depend on how fast this machine is. */
+let now = Date.UTC(2026, 0, 1);
+
 beforeAll(async () => {
-  sim = await startMailtrapSimulator({ port: 0, token: TOKEN, accountId: ACCOUNT_ID, domains: DOMAINS });
+  sim = await startMailtrapSimulator({ port: 0, token: TOKEN, accountId: ACCOUNT_ID, domains: DOMAINS, clock: () => now });
   client = clientFor(TOKEN);
 });
 
@@ -145,9 +148,12 @@ describe('through the official mailtrap SDK', () => {
   });
 
   it('answers the 11th suppression call in the window with 429 and Retry-After, then recovers', async () => {
-    // A 1 s window: short enough to wait out, long enough that 10 local calls fit in it.
+    // A 1 s window, on the simulator's clock: the ten calls fall inside it however long they take.
     sim.setRateLimits({ suppressions: { limit: 10, windowMs: 1000 } });
-    for (let i = 0; i < 10; i++) await client.suppressions.getList();
+    for (let i = 0; i < 10; i++) {
+      await client.suppressions.getList();
+      now += 50;
+    }
     const throttled = await sdkFailure(client.suppressions.getList());
     expect(throttled.status).toBe(429);
     expect(throttled.message).toBe('Rate limit exceeded');
@@ -157,8 +163,12 @@ describe('through the official mailtrap SDK', () => {
     // Other endpoints are limited separately (per token), so they still work.
     await client.sendingDomains.getList();
 
-    await new Promise((r) => setTimeout(r, Number(throttled.headers['retry-after']) * 1000));
+    // Still inside the window: still throttled. Once the oldest call has left it: served.
+    now += 499;
+    expect((await sdkFailure(client.suppressions.getList())).status).toBe(429);
+    now += Number(throttled.headers['retry-after']) * 1000;
     await client.suppressions.getList();
+    expect(sim.throttled).toEqual({ 'suppressions.list': 2 });
   });
 
   it('can leave Retry-After out of rate-limit answers', async () => {

@@ -54,10 +54,13 @@ async function waitForJob(jobId: string): Promise<GetImportJobCommandOutput> {
   throw new Error(`import job ${jobId} did not finish`);
 }
 
+/** The simulator's rate-limit clock: it moves only when a test moves it (no real 1 s window to land in). */
+let now = Date.UTC(2026, 0, 1);
+
 beforeAll(async () => {
   fauxqs = await startFauxqs({ port: 0, logger: false });
   // Limiting off by default here; the rate-limit test switches it on.
-  sim = await startSesv2Simulator({ port: 0, s3: { endpoint: fauxqs.address }, rateLimit: null });
+  sim = await startSesv2Simulator({ port: 0, s3: { endpoint: fauxqs.address }, rateLimit: null, clock: () => now });
   ses = new SESv2Client({ endpoint: sim.url, region: 'us-east-1', credentials, maxAttempts: 1 });
   s3 = new S3Client({ endpoint: fauxqs.address, region: 'us-east-1', credentials, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -176,15 +179,19 @@ describe('limits and faults', () => {
     expect(error.$metadata.httpStatusCode).toBe(429);
     expect(sim.throttled).toEqual({ GetSuppressedDestination: 1 });
 
-    // A fast bucket refills within the test.
+    // The bucket refills with the clock: a second later there is a token again.
+    now += 1000;
+    await ses.send(new GetSuppressedDestinationCommand({ EmailAddress: 'a@example.com' }));
     sim.setRateLimit({ perSecond: 50, burst: 1 });
     await ses.send(new GetSuppressedDestinationCommand({ EmailAddress: 'a@example.com' }));
-    await new Promise((r) => setTimeout(r, 40));
+    expect((await failure(ses.send(new GetSuppressedDestinationCommand({ EmailAddress: 'a@example.com' })))).name).toBe('TooManyRequestsException');
+    now += 20;
     await ses.send(new GetSuppressedDestinationCommand({ EmailAddress: 'a@example.com' }));
+    expect(sim.throttled).toEqual({ GetSuppressedDestination: 2 });
   });
 
   it('defaults to the documented 1 request per second', async () => {
-    const strict = await startSesv2Simulator({ port: 0 });
+    const strict = await startSesv2Simulator({ port: 0, clock: () => now });
     const client = new SESv2Client({ endpoint: strict.url, region: 'us-east-1', credentials, maxAttempts: 1 });
     try {
       await client.send(new PutSuppressedDestinationCommand({ EmailAddress: 'a@example.com', Reason: 'BOUNCE' }));

@@ -1,0 +1,105 @@
+/**
+ * Concurrent writers on one address against DynamoDB Local: the store's version check (a
+ * conditional PutItem on `version`) and its decide-again retry (DynamoSuppressionStore,
+ * up to 5 attempts).
+ */
+import { describe, expect, it } from 'vitest';
+import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConcurrentUpdateError, DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
+import { normaliseEmail } from '../../shared/domain/email-address.ts';
+import type { FeedbackEvent } from '../../shared/domain/feedback-event.ts';
+import { applyFeedback, fingerprint, type AddressState } from '../../shared/domain/suppression-policy.ts';
+import { clients, localInfo, uniqueEmail } from './helpers.ts';
+
+const c = clients();
+const table = localInfo().tables.SuppressionsTable?.name ?? 'missing';
+const newStore = () => new DynamoSuppressionStore(c.documents, table);
+
+const soft = (email: string, key: string, hour: number): FeedbackEvent => ({
+  source: 'ses',
+  eventKey: key,
+  kind: 'soft-bounce',
+  providerType: 'Bounce/Transient/General',
+  email,
+  occurredAt: new Date(Date.UTC(2026, 0, 1, hour)).toISOString(),
+});
+
+/**
+ * A document client on which, before each of our first `times` PutItems, another writer
+ * commits to the same item (its version moves on), as a concurrent Lambda invocation would.
+ */
+function interfering(email: string, times: number): DynamoDBDocumentClient {
+  let left = times;
+  return {
+    send: async (command: unknown) => {
+      if (command instanceof PutCommand && left > 0) {
+        left--;
+        await competingWrite(email);
+      }
+      return c.documents.send(command as never);
+    },
+  } as unknown as DynamoDBDocumentClient;
+}
+
+/** Bump the item's version behind the store's back, as another writer committing first would. */
+async function competingWrite(email: string): Promise<void> {
+  await c.documents.send(
+    new UpdateCommand({ TableName: table, Key: { pk: normaliseEmail(email) }, UpdateExpression: 'SET #v = #v + :one', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':one': 1 } }),
+  );
+}
+
+describe('suppression store: concurrent writers on one address', () => {
+  it('applies every one of five simultaneous writers exactly once (each loses at most four races)', async () => {
+    // Prepare: five writers (separate store instances, as separate Lambda invocations), one event each.
+    const email = uniqueEmail('Race');
+    const events = Array.from({ length: 5 }, (_, i) => soft(email, `race:${email}:${i}`, i));
+    // Act
+    const decisions = await Promise.all(events.map((e) => newStore().update(email, (current) => applyFeedback(current, e))));
+    // Assess: no event lost or doubled; the third soft bounce in the window suppressed, once.
+    const state = (await newStore().get(email)) as AddressState;
+    expect(state.version).toBe(5);
+    expect(state.counts['soft-bounce']).toBe(5);
+    expect([...state.recentEventKeys].sort()).toEqual(events.map((e) => fingerprint(e.eventKey)).sort());
+    expect(decisions.filter((d) => d.outcome === 'suppressed')).toHaveLength(1);
+    expect(state.suppressions).toHaveLength(1);
+  });
+
+  it('decides again on the state the other writer left, then writes', async () => {
+    // Prepare: the address exists; another writer commits between our read and our write, once.
+    const email = uniqueEmail('Race-Once');
+    await newStore().update(email, (current) => applyFeedback(current, soft(email, `first:${email}`, 0)));
+    const store = new DynamoSuppressionStore(interfering(email, 1), table);
+    const seen: number[] = [];
+    // Act
+    const decision = await store.update(email, (current) => {
+      seen.push(current?.version ?? 0);
+      return applyFeedback(current, soft(email, `second:${email}`, 1));
+    });
+    // Assess: the first write was refused by the version check; the second decision saw the other writer's version.
+    expect(seen).toEqual([1, 2]);
+    expect(decision.next?.version).toBe(3);
+    const state = (await newStore().get(email)) as AddressState;
+    expect(state.version).toBe(3);
+    expect(state.counts['soft-bounce']).toBe(2);
+  });
+
+  it('gives up with ConcurrentUpdateError after 5 lost races, writing nothing of its own', async () => {
+    // Prepare: another writer commits first every time.
+    const email = uniqueEmail('Race-Lost');
+    await newStore().update(email, (current) => applyFeedback(current, soft(email, `base:${email}`, 0)));
+    const store = new DynamoSuppressionStore(interfering(email, 99), table);
+    let decides = 0;
+    // Act
+    const attempt = store.update(email, (current) => {
+      decides++;
+      return applyFeedback(current, soft(email, `mine:${email}`, 1));
+    });
+    // Assess
+    await expect(attempt).rejects.toThrow(ConcurrentUpdateError);
+    expect(decides).toBe(5);
+    const state = (await newStore().get(email)) as AddressState;
+    expect(state.version).toBe(1 + 5);
+    expect(state.recentEventKeys).not.toContain(fingerprint(`mine:${email}`));
+    expect(state.counts['soft-bounce']).toBe(1);
+  });
+});
