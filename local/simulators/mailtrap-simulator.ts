@@ -12,7 +12,7 @@
  *
  * Test controls exist as methods on the handle and over HTTP under `/__sim/` (no auth):
  *   GET    /__sim/state        calls, throttled, pending faults, rate limits, entries, domains
- *   POST   /__sim/faults       body `[{status?, count?, delayMs?, operation?, retryAfter?}]` or `{faults: [...]}`
+ *   POST   /__sim/faults       body `[{status?, count?, delayMs?, operation?, match?, retryAfter?}]` or `{faults: [...]}`
  *   DELETE /__sim/faults       drop pending faults
  *   POST   /__sim/reset        forget everything, restore the start options
  *   POST   /__sim/rate-limits  body `{suppressions?: {limit, windowMs} | null, general?: ..., retryAfterHeader?: boolean}`
@@ -37,6 +37,7 @@ import {
   type SimClock,
   type ControlPlane,
   type Fault,
+  requestText,
 } from './sim-support.ts';
 
 export type SendingStream = 'transactional' | 'bulk';
@@ -471,7 +472,7 @@ export async function startMailtrapSimulator(opts: MailtrapSimulatorOptions): Pr
     const op = matched?.op ?? 'unknown';
     calls.inc(op);
     try {
-      const fault = faults.take(op);
+      const fault = faults.take(op, requestText(url.pathname, body));
       if (fault?.delayMs) await sleep(fault.delayMs);
       if (fault?.status === 429) {
         // Injected 429s carry Retry-After only when the fault names one.

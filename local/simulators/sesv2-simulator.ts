@@ -13,7 +13,7 @@
  * Test controls exist twice: as methods on the returned handle, and over HTTP under
  * `/__sim/` (a prefix SES never uses) for when the simulator runs in another process:
  *   GET    /__sim/state        calls, throttled, pending faults, rate limit, entries, jobs, contact lists
- *   POST   /__sim/faults       body `[{status?, count?, delayMs?, operation?}]` or `{faults: [...]}`
+ *   POST   /__sim/faults       body `[{status?, count?, delayMs?, operation?, match?}]` or `{faults: [...]}`
  *   DELETE /__sim/faults       drop pending faults
  *   POST   /__sim/reset        forget everything, restore the start options
  *   POST   /__sim/rate-limit   body `{perSecond, burst?}`, or `null` to switch limiting off
@@ -39,6 +39,7 @@ import {
   type SimClock,
   type ControlPlane,
   type Fault,
+  requestText,
 } from './sim-support.ts';
 
 export type SuppressionReason = 'BOUNCE' | 'COMPLAINT';
@@ -858,7 +859,7 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
       sendAwsError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
       return;
     }
-    const fault = faults.take(op);
+    const fault = faults.take(op, requestText(url.pathname, body));
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.status) {
       const type = fault.status === 429 ? 'TooManyRequestsException' : fault.status === 503 ? 'ServiceUnavailable' : 'InternalFailure';

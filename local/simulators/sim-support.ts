@@ -29,6 +29,11 @@ export interface Fault {
   delayMs?: number;
   /** Only requests for this operation (see the simulator's `calls` keys) consume the fault. */
   operation?: string;
+  /**
+   * Only requests whose path or body contains this text (case-insensitive) consume the fault,
+   * so a test can fail one address's calls whatever else is in flight.
+   */
+  match?: string;
   /** Mailtrap only: Retry-After seconds on an injected 429; `null` sends none. */
   retryAfter?: number | null;
 }
@@ -38,6 +43,7 @@ export const faultSchema = z.object({
   count: z.number().int().positive().optional(),
   delayMs: z.number().int().min(0).max(120_000).optional(),
   operation: z.string().optional(),
+  match: z.string().min(1).optional(),
   retryAfter: z.number().int().min(0).nullable().optional(),
 });
 
@@ -48,7 +54,7 @@ interface PendingFault extends Fault {
   remaining: number;
 }
 
-/** First-in, first-out: a request consumes the first pending fault that matches its operation. */
+/** First-in, first-out: a request consumes the first pending fault that matches its operation (and `match`). */
 export class FaultQueue {
   private pending: PendingFault[] = [];
 
@@ -56,8 +62,12 @@ export class FaultQueue {
     for (const fault of faults) this.pending.push({ ...fault, remaining: fault.count ?? 1 });
   }
 
-  take(operation: string): Fault | undefined {
-    const index = this.pending.findIndex((f) => f.operation === undefined || f.operation === operation);
+  /** `request` is the request's path and body, searched for a fault's `match`. */
+  take(operation: string, request = ''): Fault | undefined {
+    const haystack = request.toLowerCase();
+    const index = this.pending.findIndex(
+      (f) => (f.operation === undefined || f.operation === operation) && (f.match === undefined || haystack.includes(f.match.toLowerCase())),
+    );
     if (index < 0) return undefined;
     const fault = this.pending[index] as PendingFault;
     fault.remaining -= 1;
@@ -73,6 +83,17 @@ export class FaultQueue {
   clear(): void {
     this.pending = [];
   }
+}
+
+/** What a fault's `match` is searched in: the decoded path and the body. */
+export function requestText(pathname: string, body: Buffer): string {
+  let path = pathname;
+  try {
+    path = decodeURIComponent(pathname);
+  } catch {
+    // keep the raw path
+  }
+  return `${path}\n${body.toString('utf8')}`;
 }
 
 /**
