@@ -64,6 +64,29 @@ describe('packaged CloudFormation template', () => {
     for (const dlq of dlqs) expect(alarmed.has(dlq), `${dlq} alarm`).toBe(true);
   });
 
+  it('alarms on the HTTP API answering 5xx and on a function refusing everything for a missing secret', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const apis = ofType('AWS::ApiGatewayV2::Api').map(([id]) => id);
+    expect(apis.length).toBe(1);
+    const on5xx = alarms.find((a) => a.Namespace === 'AWS/ApiGateway' && a.MetricName === '5xx');
+    expect(refId(on5xx?.Dimensions?.find((d: any) => d.Name === 'ApiId')?.Value)).toBe(apis[0]);
+    const missing = alarms
+      .filter((a) => a.Namespace === 'mailbridge' && /SecretMissing$/.test(a.MetricName))
+      .map((a) => [a.MetricName, a.Dimensions?.find((d: any) => d.Name === 'service')?.Value]);
+    expect(missing.sort()).toEqual([
+      ['UnsubscribeSecretMissing', 'unsubscribe'],
+      ['WebhookSecretMissing', 'mailtrap-webhook'],
+    ]);
+    // The names are the ones the functions emit, under the service name each function runs as.
+    for (const [metric, service] of missing) {
+      const fn = ofType('AWS::Lambda::Function').find(([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service);
+      expect(fn, `${service} function`).toBeDefined();
+      const source = readFileSync(join(ROOT, 'functions', service as string, 'handler.ts'), 'utf8');
+      expect(source).toContain(`'${metric}'`);
+    }
+    for (const a of alarms) expect(refId(a.AlarmActions?.[0]), a.AlarmName).toBe('AlarmTopic');
+  });
+
   it('reports batch item failures on every SQS and stream mapping', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping');
     expect(mappings.length).toBeGreaterThan(0);
