@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadAwsServiceSpec } from '@aws-cdk/aws-service-spec';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { retentionProblems, specProblems, sqsMappingProblems, type Template } from './cloudformation-checks.ts';
+import { localClosure } from './source-imports.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
@@ -160,6 +161,32 @@ describe('packaged CloudFormation template', () => {
       // The stage can only name routes that exist already.
       const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key)?.[0];
       expect(stage.DependsOn, key).toContain(route);
+    }
+  });
+
+  it('gives the addressRef key, from the generated secret, to exactly the functions that log address references', () => {
+    const [[secretId, secret]] = ofType('AWS::SecretsManager::Secret') as [[string, Resource]];
+    expect(secret.Properties.GenerateSecretString?.PasswordLength).toBeGreaterThanOrEqual(32);
+    expect(secret.Properties.SecretString, 'generated, never typed into the template').toBeUndefined();
+    const reference = { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId }, ':SecretString}}']] };
+    const logging: string[] = [];
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      // The handler file and every file it loads: does any of them log an addressRef?
+      const entry = join(ROOT, `${String(fn.Properties.Handler).replace(/\.[^.]+$/, '')}.ts`);
+      const logs = [...localClosure(entry)].some((file) => !file.endsWith('observability.ts') && /\baddressRef\(/.test(readFileSync(file, 'utf8')));
+      const value = fn.Properties.Environment?.Variables?.ADDRESS_REF_KEY;
+      if (logs) {
+        logging.push(id);
+        expect(value, `${id} logs addressRefs`).toEqual(reference);
+      } else {
+        expect(value, `${id} logs no addressRefs`).toBeUndefined();
+      }
+    }
+    expect(logging.length).toBeGreaterThanOrEqual(8);
+    // Resolved by CloudFormation at deploy time: no function role reads Secrets Manager.
+    for (const [id, role] of ofType('AWS::IAM::Role')) {
+      const actions = (role.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement.flatMap((st: any) => [st.Action].flat()));
+      expect(actions.filter((a: string) => a.startsWith('secretsmanager:')), id).toEqual([]);
     }
   });
 
