@@ -30,7 +30,7 @@ export interface Target {
 
 const ROOT = join(import.meta.dirname, '..');
 
-export function stateFilePath(env: NodeJS.ProcessEnv = process.env): string {
+function stateFilePath(env: NodeJS.ProcessEnv = process.env): string {
   return env.MAILBRIDGE_LOCAL_STATE ?? join(ROOT, '.mailbridge', 'local.json');
 }
 

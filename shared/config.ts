@@ -38,7 +38,7 @@ export function awsClientSettings(env: NodeJS.ProcessEnv = process.env): { regio
  * Policy knobs shared by the SES and Mailtrap pipelines, the sync and the API. Their defaults
  * are the policy's own (DEFAULT_POLICY), stated once; serverless.yml does not repeat them.
  */
-export const policyShape = {
+const policyShape = {
   SOFT_BOUNCE_THRESHOLD: intVar(DEFAULT_POLICY.softBounceThreshold),
   SOFT_BOUNCE_WINDOW_DAYS: intVar(DEFAULT_POLICY.softBounceWindowDays),
 };
@@ -55,8 +55,8 @@ export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): PolicyConfi
  * generated per run (local/stack.ts); unit tests: vitest.config.ts. Fail closed: without it,
  * or with a key shorter than 32 characters, a function that logs addressRefs refuses to start.
  */
-export const ADDRESS_REF_KEY_VARIABLE = 'ADDRESS_REF_KEY';
-export const ADDRESS_REF_KEY_MIN_LENGTH = 32;
+const ADDRESS_REF_KEY_VARIABLE = 'ADDRESS_REF_KEY';
+const ADDRESS_REF_KEY_MIN_LENGTH = 32;
 
 export function addressRefKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const key = env[ADDRESS_REF_KEY_VARIABLE];

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, PurgeQueueCommand, DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
+import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -76,10 +76,6 @@ export async function drain(url: string, sqs = clients().sqs): Promise<Message[]
     all.push(...messages);
   }
   throw new Error(`drain: ${url} still had messages after 1,000 were read`);
-}
-
-export async function purge(url: string, sqs = clients().sqs): Promise<void> {
-  await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
 }
 
 export function uniqueEmail(tag: string): string {

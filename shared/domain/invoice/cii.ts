@@ -12,8 +12,8 @@ import type { StructuredInvoiceData } from './structured-data.ts';
 import { LINE_TERMS, TermPresence, VAT_BREAKDOWN_TERMS } from './einvoice-completeness.ts';
 import type { BusinessTerm } from './einvoice-completeness.ts';
 
-export const CII_NS = 'urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100';
-export const ZUGFERD1_NS = 'urn:ferd:CrossIndustryDocument:invoice:1p0';
+const CII_NS = 'urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100';
+const ZUGFERD1_NS = 'urn:ferd:CrossIndustryDocument:invoice:1p0';
 
 export type CiiDialect = 'cii-d16b' | 'zugferd-1';
 

@@ -10,8 +10,8 @@ import type { StructuredInvoiceData } from './structured-data.ts';
 import { LINE_TERMS, TermPresence, VAT_BREAKDOWN_TERMS } from './einvoice-completeness.ts';
 import type { BusinessTerm } from './einvoice-completeness.ts';
 
-export const UBL_INVOICE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2';
-export const UBL_CREDIT_NOTE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2';
+const UBL_INVOICE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2';
+const UBL_CREDIT_NOTE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2';
 const cac = namespaced('urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2');
 const cbc = namespaced('urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2');
 
