@@ -4,6 +4,8 @@
  * reverse it; and every function that logs one refuses to start without the key.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/config.ts';
 import { addressRef, requireAddressRefKey } from '../../shared/observability.ts';
@@ -14,6 +16,7 @@ import { reconcileDepsFromEnv } from '../../shared/adapters/reconcile-deps.ts';
 import { suppressionChangesDepsFromEnv } from '../../shared/adapters/suppression-changes-deps.ts';
 import { suppressionsApiDepsFromEnv } from '../../shared/adapters/suppressions-api-deps.ts';
 import { unsubscribeDepsFromEnv } from '../../shared/adapters/unsubscribe-deps.ts';
+import { localClosure } from './source-imports.ts';
 
 const KEY_A = 'a'.repeat(24) + '-stage-key-one';
 const KEY_B = 'b'.repeat(24) + '-stage-key-two';
@@ -76,6 +79,24 @@ describe('functions that log address references', () => {
     it(`${name} refuses to start without ADDRESS_REF_KEY, and starts with it`, () => {
       expect(() => build(env)).toThrow(/ADDRESS_REF_KEY/);
       expect(build({ ...env, ADDRESS_REF_KEY: KEY_A })).toBeDefined();
+    });
+  }
+});
+
+describe('every function that logs address references checks the key in its deps factory', () => {
+  const ROOT = join(import.meta.dirname, '..', '..');
+  const calls = (file: string, pattern: RegExp) => !file.endsWith('observability.ts') && pattern.test(readFileSync(file, 'utf8'));
+  const handlers = readdirSync(join(ROOT, 'functions')).map((name) => ({ name, files: [...localClosure(join(ROOT, 'functions', name, 'handler.ts'))] }));
+
+  it('finds the functions (the static check itself)', () => {
+    expect(handlers.filter((h) => h.files.some((f) => calls(f, /\baddressRef\(/))).map((h) => h.name)).toHaveLength(8);
+  });
+
+  for (const { name, files } of handlers) {
+    if (!files.some((f) => calls(f, /\baddressRef\(/))) continue;
+    it(`${name}: a shared/adapters/*-deps.ts it loads calls requireAddressRefKey`, () => {
+      // Otherwise the first log line, not the cold start, would find the key missing.
+      expect(files.filter((f) => /shared\/adapters\/[^/]+-deps\.ts$/.test(f) && calls(f, /\brequireAddressRefKey\(/))).not.toEqual([]);
     });
   }
 });
