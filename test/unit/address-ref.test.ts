@@ -29,6 +29,10 @@ describe('addressRef', () => {
     // The spelling a log line meets varies; the reference does not.
     expect(addressRef('  Alice@Example.COM ', KEY_A)).toBe(ref);
     expect(addressRef('jose\u0301@example.com', KEY_A)).toBe(addressRef('jos\u00e9@example.com', KEY_A));
+    // The store's one address rule: IDN domains as A-labels, no trailing dot.
+    expect(addressRef('jos\u00e9@b\u00fccher.de', KEY_A)).toBe(addressRef('jose\u0301@xn--bcher-kva.de.', KEY_A));
+    // A value the rule refuses still gets a keyed reference (reconciliation logs such entries).
+    expect(addressRef('"john doe"@example.com', KEY_A)).toMatch(/^[0-9a-f]{16}$/);
     expect(addressRef('alice@example.com', KEY_B)).not.toBe(ref);
     expect(addressRef('bob@example.com', KEY_A)).not.toBe(ref);
   });
