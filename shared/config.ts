@@ -68,3 +68,12 @@ export function addressRefKeyFromEnv(env: NodeJS.ProcessEnv = process.env): stri
   }
   return key;
 }
+
+/**
+ * What the `mailbridge` CLI reads from its environment: where the running local stack left its
+ * state, which deployed stage to address by default, that stage's HTTP API, and its region.
+ */
+export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): { localStateFile?: string | undefined; deployedStage?: string | undefined; httpUrl: string; region?: string | undefined } {
+  const c = readConfig({ MAILBRIDGE_LOCAL_STATE: optionalVar(), MAILBRIDGE_DEPLOYED_STAGE: optionalVar(), MAILBRIDGE_HTTP_URL: optionalVar() }, env);
+  return { localStateFile: c.MAILBRIDGE_LOCAL_STATE || undefined, deployedStage: c.MAILBRIDGE_DEPLOYED_STAGE || undefined, httpUrl: c.MAILBRIDGE_HTTP_URL ?? '', region: awsClientSettings(env).region };
+}
