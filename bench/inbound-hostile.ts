@@ -11,12 +11,10 @@
  * it (an idle node process with the bundle loaded is ~70 MB of it). Time is one cold run
  * (pdf.js loading included, as for the first message of a fresh function).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { lambdaBuildOptions } from './lambda-bundle.ts';
+import { buildParseChild, runParseChild } from './inbound-child-runner.ts';
 import {
   foldedSubject,
   genuineInvoicePart,
@@ -37,7 +35,6 @@ import { facturXMail, plainPdfMail } from '../test/fixtures/inbound/mails.ts';
 const SCALE = Number(process.env.SCALE ?? 1);
 const n = (value: number) => Math.max(1, Math.round(value * SCALE));
 const MiB = 1024 * 1024;
-const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'mailbridge-bench-hostile-'));
 
 interface Case {
@@ -64,30 +61,8 @@ const CASES: Case[] = [
   { name: '3,000-digit invoice number', mail: async () => mailWith([xml('long.xml', await xrechnungWithNumber('9'.repeat(3000)))]) },
 ];
 
-interface ChildResult {
-  bytes: number;
-  elapsedMs: number[];
-  firstRunMaxRssKiB: number;
-  attachments: number;
-  invoices: number;
-  problems: string[];
-}
-
-function runChild(bundle: string, file: string): ChildResult {
-  const out = spawnSync(process.execPath, [bundle, 'mailbridge', file, '1'], { encoding: 'utf8', maxBuffer: 16 * MiB });
-  if (out.status !== 0) throw new Error(`child for ${file} failed (${out.status}): ${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as ChildResult;
-}
-
 try {
-  const bundle = join(work, 'child', 'inbound-parse-child.mjs');
-  await build({
-    ...lambdaBuildOptions(),
-    entryPoints: [join(root, 'bench', 'inbound-parse-child.ts')],
-    outdir: join(work, 'child'),
-    outExtension: { '.js': '.mjs' },
-    splitting: true,
-  });
+  const bundle = await buildParseChild(work);
   console.log(
     `inbound hostile mail: one cold parse per case in a fresh node ${process.version} process; ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, SCALE=${SCALE}`,
   );
@@ -99,7 +74,7 @@ try {
   for (const c of CASES) {
     const file = join(work, 'case.eml');
     writeFileSync(file, await c.mail());
-    const r = runChild(bundle, file);
+    const r = runParseChild(bundle, 'mailbridge', file, 1);
     const ms = r.elapsedMs[0] ?? NaN;
     const rss = r.firstRunMaxRssKiB / 1024;
     console.log(

@@ -25,8 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { lambdaBuildOptions } from './lambda-bundle.ts';
+import { buildParseChild, runParseChild } from './inbound-child-runner.ts';
 import { buildMail, type MimePart } from '../test/fixtures/inbound/mime.ts';
 import { buildMinimalPdf } from '../test/fixtures/invoices/minimal-pdf.ts';
 import { renderSampleInvoice } from '../test/fixtures/invoices/sample-e-invoice.ts';
@@ -92,17 +91,6 @@ function message(mib: number, invoices: MimePart[], kind: ScanKind): string {
   return buildMail({ subject: `Rechnungen und Belege (${mib} MB)`, parts: [...invoices, ...scans] });
 }
 
-interface ChildResult {
-  parser: string;
-  bytes: number;
-  elapsedMs: number[];
-  rssBeforeKiB: number;
-  firstRunMaxRssKiB: number;
-  maxRssKiB: number;
-  attachments: number;
-  invoices: number;
-  problems: string[];
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -110,23 +98,9 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
-function runChild(bundle: string, parser: string, file: string, runs: number): ChildResult {
-  const out = spawnSync(process.execPath, [bundle, parser, file, String(runs)], { encoding: 'utf8', maxBuffer: 1024 * 1024 });
-  if (out.status !== 0) throw new Error(`child ${parser} ${file} failed (${out.status}): ${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as ChildResult;
-}
-
 try {
   // The child as the Lambda runs it: one esbuild bundle (serverless.yml's custom.esbuild options).
-  // Split at the child's per-parser dynamic imports, so simpleParser's process carries no pdf.js.
-  const bundle = join(work, 'child', 'inbound-parse-child.mjs');
-  await build({
-    ...lambdaBuildOptions(),
-    entryPoints: [join(root, 'bench', 'inbound-parse-child.ts')],
-    outdir: join(work, 'child'),
-    outExtension: { '.js': '.mjs' },
-    splitting: true,
-  });
+  const bundle = await buildParseChild(work);
 
   console.log(
     `inbound parse: each case in a fresh node ${process.version} process: 1 cold run, then max(${RUNS}, ${WARM_MB} MB / size) warm runs; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
@@ -143,7 +117,7 @@ try {
     writeFileSync(file, message(mib, invoices, kind));
     if (kind === 'pdf') console.log('worst case: the scans are PDFs (a JPEG inside each), so every one is a recognition candidate: buffered and opened by pdf.js');
     for (const parser of PARSERS) {
-      const r = runChild(bundle, parser, file, 1 + Math.max(RUNS, Math.ceil(WARM_MB / mib)));
+      const r = runParseChild(bundle, parser, file, 1 + Math.max(RUNS, Math.ceil(WARM_MB / mib)));
       const mb = r.bytes / MiB;
       const warm = median(r.elapsedMs.slice(1));
       const mbps = mb / (warm / 1000);

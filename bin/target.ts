@@ -13,6 +13,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalInfo } from '../local/stack.ts';
 import { loadServiceConfig } from '../local/serverless-config.ts';
+import { cliEnvironment } from '../shared/config.ts';
 
 export class TargetError extends Error {
   override name = 'TargetError';
@@ -30,8 +31,8 @@ export interface Target {
 
 const ROOT = join(import.meta.dirname, '..');
 
-export function stateFilePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.MAILBRIDGE_LOCAL_STATE ?? join(ROOT, '.mailbridge', 'local.json');
+function stateFilePath(env: NodeJS.ProcessEnv = process.env): string {
+  return cliEnvironment(env).localStateFile ?? join(ROOT, '.mailbridge', 'local.json');
 }
 
 export function readLocalInfo(env: NodeJS.ProcessEnv = process.env): LocalInfo {
@@ -56,16 +57,17 @@ function clients(config: { region: string; endpoints?: Record<string, string>; c
 }
 
 export async function resolveTarget(stage: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
-  const deployedStage = stage ?? env.MAILBRIDGE_DEPLOYED_STAGE;
+  const cli = cliEnvironment(env);
+  const deployedStage = stage ?? cli.deployedStage;
   if (!deployedStage) {
     const info = readLocalInfo(env);
     return { mode: 'local', info, ...clients(info) };
   }
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const region = cli.region;
   if (!region) throw new TargetError('set AWS_REGION to address a deployed stage');
   const config = loadServiceConfig(join(ROOT, 'serverless.yml'), { stage: deployedStage, region, env });
   const c = clients({ region });
-  const info: Target['info'] = { httpUrl: env.MAILBRIDGE_HTTP_URL ?? '', region, stage: deployedStage, queues: {}, topics: {}, tables: {}, buckets: {} };
+  const info: Target['info'] = { httpUrl: cli.httpUrl, region, stage: deployedStage, queues: {}, topics: {}, tables: {}, buckets: {} };
   const topicArns: string[] = [];
   for (let token: string | undefined, first = true; first || token; first = false) {
     const page = await c.sns.send(new ListTopicsCommand({ NextToken: token }));

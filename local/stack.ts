@@ -182,6 +182,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const merged = new Map<string, { value: string; from: string }>();
     const addEnv = (vars: Record<string, unknown> | undefined, from: string) => {
       for (const [key, raw] of Object.entries(vars ?? {})) {
+        // Deployed, a Secrets Manager dynamic reference; locally generated below.
+        if (key === 'ADDRESS_REF_KEY') continue;
         const value = String(registry.resolve(raw));
         const seen = merged.get(key);
         if (key !== 'POWERTOOLS_SERVICE_NAME' && seen && seen.value !== value) {
@@ -200,6 +202,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env.MAILTRAP_WEBHOOK_SECRET = randomBytes(16).toString('hex');
     // The same for unsubscribe tokens (deployed: two SSM parameters, current and previous).
     env.UNSUBSCRIBE_SECRETS = randomBytes(32).toString('base64url');
+    // The addressRef key (deployed: the stack's generated AddressRefKey secret), one per run.
+    env.ADDRESS_REF_KEY = randomBytes(32).toString('base64url');
     // The local HTTP API has no IAM authoriser; this tells suppressions-api it is here, where
     // open routes are expected (deployed, a request without IAM context is refused).
     env.MAILBRIDGE_LOCAL_STACK = 'true';

@@ -7,13 +7,14 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { cliEnvironment } from '../../shared/config.ts';
 import { isEmailAddress } from '../../shared/domain/email-address.ts';
 import { unsubscribeLink, UnsubscribeTokenError, type UnsubscribeStream } from '../../shared/domain/unsubscribe-token.ts';
 import { readLocalInfo, TargetError } from '../target.ts';
 import { flagString, print, UsageError, type Command, type CommandContext } from './context.ts';
 
 async function deployed(stage: string, region: string): Promise<{ baseUrl: string; secret: string }> {
-  let baseUrl = process.env.MAILBRIDGE_HTTP_URL ?? '';
+  let baseUrl = cliEnvironment().httpUrl;
   if (!baseUrl) {
     const cfn = new CloudFormationClient({ region });
     const out = await cfn.send(new DescribeStacksCommand({ StackName: `mailbridge-${stage}` }));
@@ -34,11 +35,11 @@ async function link(ctx: CommandContext): Promise<number> {
   const stream = flagString(ctx, 'stream');
   if (stream !== undefined && stream !== 'transactional' && stream !== 'bulk') throw new UsageError('--stream must be transactional or bulk');
   if (stream !== undefined && domain === undefined) throw new UsageError('--stream needs --domain');
-  const stage = flagString(ctx, 'stage') ?? process.env.MAILBRIDGE_DEPLOYED_STAGE;
+  const stage = flagString(ctx, 'stage') ?? cliEnvironment().deployedStage;
   let baseUrl: string;
   let secret: string;
   if (stage) {
-    const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    const region = cliEnvironment().region;
     if (!region) throw new TargetError('set AWS_REGION to address a deployed stage');
     ({ baseUrl, secret } = await deployed(stage, region));
   } else {

@@ -14,28 +14,12 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { readConfig, requiredVar } from '../../shared/config.ts';
-import { sqsClient } from '../../shared/adapters/clients/sqs.ts';
-import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
-import { mailtrapApiFromEnv, runSettingsFromEnv, storesFromEnv, syncConfigFromEnv, type RunSettings } from '../../shared/adapters/sync-deps.ts';
-import type { MailtrapSuppressionApi } from '../../shared/ports/provider-suppressions.ts';
-import type { DeadLetterSink } from '../../shared/ports/dead-letter-sink.ts';
-import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
-import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
-import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
-import { drainOutbox, runDeadline, systemClock, withPersistedPace, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { mailtrapSyncDepsFromEnv, type MailtrapSyncDeps } from '../../shared/adapters/mailtrap-sync-deps.ts';
+import { drainOutbox, runDeadline, withPersistedPace, type DrainReport } from '../../shared/services/sync-drain.ts';
 import { mailtrapExecutor } from '../../shared/services/mailtrap-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 
-export interface MailtrapSyncDeps {
-  api: MailtrapSuppressionApi;
-  store: SuppressionStore;
-  sync: SyncStateStore;
-  deadLetters: DeadLetterSink;
-  config: SyncConfig;
-  settings: RunSettings;
-  clock: Clock;
-}
+export type { MailtrapSyncDeps } from '../../shared/adapters/mailtrap-sync-deps.ts';
 
 const PACE = 'pace#mailtrap-push';
 
@@ -53,19 +37,7 @@ export async function runMailtrapSync(deps: MailtrapSyncDeps, remainingMs: numbe
 }
 
 let deps: MailtrapSyncDeps | undefined;
-const getDeps = (): MailtrapSyncDeps => {
-  if (deps) return deps;
-  const c = readConfig({ SUPPRESSION_SYNC_DLQ_URL: requiredVar() });
-  deps = {
-    api: mailtrapApiFromEnv(),
-    ...storesFromEnv(),
-    deadLetters: new SqsDeadLetterSink(sqsClient, c.SUPPRESSION_SYNC_DLQ_URL),
-    config: syncConfigFromEnv(),
-    settings: runSettingsFromEnv(),
-    clock: systemClock,
-  };
-  return deps;
-};
+const getDeps = (): MailtrapSyncDeps => (deps ??= mailtrapSyncDepsFromEnv());
 
 export const handler = middy<ScheduledEvent, DrainReport>()
   .use(injectLambdaContext(logger, { clearState: true }))

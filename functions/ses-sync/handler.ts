@@ -17,34 +17,12 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { readConfig, requiredVar } from '../../shared/config.ts';
-import { sesv2Client } from '../../shared/adapters/clients/sesv2.ts';
-import { s3Client } from '../../shared/adapters/clients/s3.ts';
-import { sqsClient } from '../../shared/adapters/clients/sqs.ts';
-import { Sesv2Suppressions } from '../../shared/adapters/sesv2-suppressions.ts';
-import { S3BlobStore } from '../../shared/adapters/s3-blob-store.ts';
-import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
-import { runSettingsFromEnv, storesFromEnv, syncConfigFromEnv, type RunSettings } from '../../shared/adapters/sync-deps.ts';
-import type { SesSuppressionApi } from '../../shared/ports/provider-suppressions.ts';
-import type { BlobStore } from '../../shared/ports/blob-store.ts';
-import type { DeadLetterSink } from '../../shared/ports/dead-letter-sink.ts';
-import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
-import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
-import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
-import { drainOutbox, RunBudgetExhaustedError, runDeadline, systemClock, withPersistedPace, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { sesSyncDepsFromEnv, type SesSyncDeps } from '../../shared/adapters/ses-sync-deps.ts';
+import { drainOutbox, RunBudgetExhaustedError, runDeadline, withPersistedPace, type DrainReport } from '../../shared/services/sync-drain.ts';
 import { importBacklog, sesExecutor, settleImportJobs } from '../../shared/services/ses-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 
-export interface SesSyncDeps {
-  api: SesSuppressionApi;
-  store: SuppressionStore;
-  sync: SyncStateStore;
-  blobs: BlobStore;
-  deadLetters: DeadLetterSink;
-  config: SyncConfig;
-  settings: RunSettings;
-  clock: Clock;
-}
+export type { SesSyncDeps } from '../../shared/adapters/ses-sync-deps.ts';
 
 export interface SesSyncReport extends DrainReport {
   importJobs: { completed: number; released: number; open: number; started?: string | undefined; imported: number };
@@ -78,20 +56,7 @@ export async function runSesSync(deps: SesSyncDeps, remainingMs: number): Promis
 }
 
 let deps: SesSyncDeps | undefined;
-const getDeps = (): SesSyncDeps => {
-  if (deps) return deps;
-  const c = readConfig({ SUPPRESSION_SYNC_DLQ_URL: requiredVar(), SUPPRESSION_SYNC_BUCKET: requiredVar() });
-  deps = {
-    api: new Sesv2Suppressions(sesv2Client),
-    ...storesFromEnv(),
-    blobs: new S3BlobStore(s3Client, c.SUPPRESSION_SYNC_BUCKET),
-    deadLetters: new SqsDeadLetterSink(sqsClient, c.SUPPRESSION_SYNC_DLQ_URL),
-    config: syncConfigFromEnv(),
-    settings: runSettingsFromEnv(),
-    clock: systemClock,
-  };
-  return deps;
-};
+const getDeps = (): SesSyncDeps => (deps ??= sesSyncDepsFromEnv());
 
 export const handler = middy<ScheduledEvent, SesSyncReport>()
   .use(injectLambdaContext(logger, { clearState: true }))

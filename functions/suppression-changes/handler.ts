@@ -23,17 +23,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { fromItem } from '../../shared/adapters/dynamo-suppression-store.ts';
-import { storesFromEnv, syncConfigFromEnv } from '../../shared/adapters/sync-deps.ts';
+import { suppressionChangesDepsFromEnv, type SuppressionChangesDeps } from '../../shared/adapters/suppression-changes-deps.ts';
 import type { AddressState } from '../../shared/domain/suppression-policy.ts';
-import { changeFor, newlySkipped, PROVIDERS, type SyncConfig } from '../../shared/domain/suppression-sync.ts';
-import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
+import { changeFor, newlySkipped, PROVIDERS } from '../../shared/domain/suppression-sync.ts';
 import { addressRef, logger, metrics } from '../../shared/observability.ts';
 
-export interface SuppressionChangesDeps {
-  sync: Pick<SyncStateStore, 'markPending'>;
-  config: SyncConfig;
-  now: () => string;
-}
+export type { SuppressionChangesDeps } from '../../shared/adapters/suppression-changes-deps.ts';
 
 function image(raw: Record<string, unknown> | undefined): AddressState | undefined {
   if (!raw) return undefined;
@@ -72,7 +67,7 @@ export function makeSuppressionChangesHandler(getDeps: () => SuppressionChangesD
 }
 
 let deps: SuppressionChangesDeps | undefined;
-const getDeps = (): SuppressionChangesDeps => (deps ??= { sync: storesFromEnv().sync, config: syncConfigFromEnv(), now: () => new Date().toISOString() });
+const getDeps = (): SuppressionChangesDeps => (deps ??= suppressionChangesDepsFromEnv());
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { clearState: true }))

@@ -14,15 +14,8 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { sesv2Client } from '../../shared/adapters/clients/sesv2.ts';
-import { Sesv2Suppressions } from '../../shared/adapters/sesv2-suppressions.ts';
-import { mailtrapApiFromEnv, runSettingsFromEnv, storesFromEnv, syncConfigFromEnv, type RunSettings } from '../../shared/adapters/sync-deps.ts';
-import { policyFromEnv } from '../../shared/config.ts';
-import type { MailtrapSuppressionApi, SesSuppressionApi } from '../../shared/ports/provider-suppressions.ts';
-import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
-import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
-import type { PolicyConfig } from '../../shared/domain/suppression-policy.ts';
-import { runDeadline, systemClock, withPersistedPace, type Clock } from '../../shared/services/sync-drain.ts';
+import { reconcileDepsFromEnv, type SuppressionReconcileDeps } from '../../shared/adapters/reconcile-deps.ts';
+import { runDeadline, withPersistedPace } from '../../shared/services/sync-drain.ts';
 import { reconcileMailtrap, reconcileSes, type ReconcileReport } from '../../shared/services/reconcile.ts';
 import { reconcileSesContacts } from '../../shared/services/reconcile-contacts.ts';
 import { errorMessage, logger, metrics } from '../../shared/observability.ts';
@@ -31,19 +24,9 @@ export class ReconcileRunError extends Error {
   override name = 'ReconcileRunError';
 }
 
-export interface ReconcileDeps {
-  ses: SesSuppressionApi;
-  mailtrap: MailtrapSuppressionApi;
-  store: SuppressionStore;
-  sync: SyncStateStore;
-  policy: PolicyConfig;
-  settings: RunSettings;
-  clock: Clock;
-  /** SES contact list whose unsubscribe-all contacts are read too (none: skipped). */
-  sesContactList?: string | undefined;
-}
+export type { SuppressionReconcileDeps } from '../../shared/adapters/reconcile-deps.ts';
 
-export async function runReconcile(deps: ReconcileDeps, remainingMs: number): Promise<ReconcileReport[]> {
+export async function runReconcile(deps: SuppressionReconcileDeps, remainingMs: number): Promise<ReconcileReport[]> {
   const deadline = runDeadline(deps.clock, deps.settings.reconcileRunMs, remainingMs);
   const base = { store: deps.store, sync: deps.sync, clock: deps.clock, policy: deps.policy };
   const run = (name: 'ses' | 'mailtrap') => {
@@ -63,17 +46,8 @@ export async function runReconcile(deps: ReconcileDeps, remainingMs: number): Pr
   return reports;
 }
 
-let deps: ReconcileDeps | undefined;
-const getDeps = (): ReconcileDeps =>
-  (deps ??= {
-    ses: new Sesv2Suppressions(sesv2Client),
-    mailtrap: mailtrapApiFromEnv(),
-    ...storesFromEnv(),
-    policy: policyFromEnv(),
-    settings: runSettingsFromEnv(),
-    clock: systemClock,
-    sesContactList: syncConfigFromEnv().sesContactList,
-  });
+let deps: SuppressionReconcileDeps | undefined;
+const getDeps = (): SuppressionReconcileDeps => (deps ??= reconcileDepsFromEnv());
 
 export const handler = middy<ScheduledEvent, ReconcileReport[]>()
   .use(injectLambdaContext(logger, { clearState: true }))

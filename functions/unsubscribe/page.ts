@@ -16,7 +16,7 @@ function escapeHtml(text: string): string {
 }
 
 /** Token in the URL: no caching, no referrer, nothing framed or loaded from elsewhere. */
-export const PAGE_HEADERS: Record<string, string> = {
+const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',

@@ -11,7 +11,7 @@
  * invoice never exists without its message record; a write DynamoDB refuses for its size is
  * reported as RecordTooLargeError (content), anything else is thrown as it is (retried).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailed } from './dynamo-errors.ts';
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RecordTooLargeError, type InboundStore } from '../ports/inbound-store.ts';
 import type { InboundMessageRecord, InvoiceRecord } from '../schemas/inbound-records.ts';
@@ -34,9 +34,6 @@ function strip<T>(item: Record<string, unknown>): T {
   for (const k of KEY_FIELDS) delete copy[k];
   return copy as T;
 }
-
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
 
 /**
  * DynamoDB's answers to an item or key that is too large: a ValidationException "Item size has
@@ -148,7 +145,7 @@ export class DynamoInboundStore implements InboundStore {
           }),
         );
       } catch (error) {
-        if (!isConditionFailure(error)) throw error;
+        if (!isConditionalCheckFailed(error)) throw error;
         // Claimed between our read and write (a concurrent message): that one came first.
         const holder = await this.holder(key);
         if (holder !== null && holder !== invoiceId) original ??= holder;
@@ -175,7 +172,7 @@ export class DynamoInboundStore implements InboundStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   }

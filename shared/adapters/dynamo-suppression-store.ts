@@ -3,7 +3,7 @@
  * Every effect is a single conditional PutItem guarded by the item's `version`, so the
  * redelivery check (recentEventKeys inside the item) and the effect are one write.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailed } from './dynamo-errors.ts';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { normaliseEmail } from '../domain/email-address.ts';
 import { viewSuppression, type AddressState, type Decision } from '../domain/suppression-policy.ts';
@@ -67,7 +67,7 @@ export class DynamoSuppressionStore implements SuppressionStore {
         );
         return { ...decision, next };
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (!isConditionalCheckFailed(error)) throw error;
         // Someone else (another batch, the other provider's pipeline) wrote first: decide again.
       }
     }

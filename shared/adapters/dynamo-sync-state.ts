@@ -12,7 +12,7 @@
  * - `pk = '@control'` items hold the drains' pacing, reconciliation checkpoints and open SES
  *   import jobs (an address never starts with `@`).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailed } from './dynamo-errors.ts';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Provider } from '../domain/suppression-sync.ts';
 import { normaliseEmail } from '../domain/email-address.ts';
@@ -31,7 +31,7 @@ async function conditional(run: () => Promise<unknown>): Promise<boolean> {
     await run();
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
+    if (isConditionalCheckFailed(error)) return false;
     throw error;
   }
 }

@@ -10,6 +10,7 @@ import { documentClient } from './clients/dynamodb.ts';
 import { sqsClient } from './clients/sqs.ts';
 import { DynamoSuppressionStore } from './dynamo-suppression-store.ts';
 import { SqsDeadLetterSink } from './sqs-dead-letter-sink.ts';
+import { requireAddressRefKey } from '../observability.ts';
 
 export interface FeedbackDeps {
   store: SuppressionStore;
@@ -17,13 +18,14 @@ export interface FeedbackDeps {
   policy: PolicyConfig;
 }
 
-export function feedbackDepsFromEnv(dlqVariable: string): FeedbackDeps {
-  const config = readConfig({ SUPPRESSION_TABLE: requiredVar() });
+export function feedbackDepsFromEnv(dlqVariable: string, env: NodeJS.ProcessEnv = process.env): FeedbackDeps {
+  const config = readConfig({ SUPPRESSION_TABLE: requiredVar() }, env);
   const dlqShape: Record<string, ReturnType<typeof requiredVar>> = { [dlqVariable]: requiredVar() };
-  const dlq = String(readConfig(dlqShape)[dlqVariable]);
+  const dlq = String(readConfig(dlqShape, env)[dlqVariable]);
+  requireAddressRefKey(env);
   return {
     store: new DynamoSuppressionStore(documentClient, config.SUPPRESSION_TABLE),
     deadLetters: new SqsDeadLetterSink(sqsClient, dlq),
-    policy: policyFromEnv(),
+    policy: policyFromEnv(env),
   };
 }

@@ -32,7 +32,7 @@ export function jsonResponse(statusCode: number, body: unknown): HttpResult {
 }
 
 /** The answer for an error thrown while handling a request. */
-export function errorResponse(error: unknown): HttpResult {
+function errorResponse(error: unknown): HttpResult {
   if (error instanceof HttpError) return jsonResponse(error.statusCode, { message: error.message, ...error.details });
   logger.error('request failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
   metrics.addMetric('HttpServerErrors', MetricUnit.Count, 1);

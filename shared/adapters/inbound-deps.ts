@@ -20,7 +20,7 @@ import { SqsDeadLetterSink } from './sqs-dead-letter-sink.ts';
 
 const flagVar = (fallback: boolean) => z._default(z.enum(['true', 'false']), fallback ? 'true' : 'false');
 
-export const inboundShape = {
+const inboundShape = {
   INBOUND_TABLE: requiredVar(),
   INBOUND_BUCKET: requiredVar(),
   INVOICE_EVENTS_TOPIC_ARN: requiredVar(),
@@ -40,7 +40,7 @@ export interface InboundFunctionDeps extends InboundDeps {
   deadLetters: DeadLetterSink;
 }
 
-export function verdictPolicyFrom(c: { INBOUND_QUARANTINE_ON_VIRUS: string; INBOUND_QUARANTINE_ON_SPAM: string; INBOUND_QUARANTINE_ON_DMARC_REJECT: string }): VerdictPolicyConfig {
+function verdictPolicyFrom(c: { INBOUND_QUARANTINE_ON_VIRUS: string; INBOUND_QUARANTINE_ON_SPAM: string; INBOUND_QUARANTINE_ON_DMARC_REJECT: string }): VerdictPolicyConfig {
   return {
     quarantineOnVirus: c.INBOUND_QUARANTINE_ON_VIRUS === 'true',
     quarantineOnSpam: c.INBOUND_QUARANTINE_ON_SPAM === 'true',

@@ -31,7 +31,7 @@ export interface SqsSizeLimits {
   batchBytes: number;
 }
 
-export const SQS_SIZE_LIMITS: SqsSizeLimits = { messageBytes: 262_144, batchBytes: 262_144 };
+const SQS_SIZE_LIMITS: SqsSizeLimits = { messageBytes: 262_144, batchBytes: 262_144 };
 
 const BATCH = 10;
 const PARALLEL = 10;

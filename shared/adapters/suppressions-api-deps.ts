@@ -16,6 +16,7 @@ import type { SyncConfig } from '../domain/suppression-sync.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 import type { SyncStateStore } from '../ports/sync-state.ts';
 import { storesFromEnv, syncConfigFromEnv } from './sync-deps.ts';
+import { requireAddressRefKey } from '../observability.ts';
 
 export interface SuppressionsApiDeps {
   store: SuppressionStore;
@@ -31,6 +32,7 @@ export const LOCAL_STACK_VARIABLE = 'MAILBRIDGE_LOCAL_STACK';
 
 export function suppressionsApiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SuppressionsApiDeps {
   const c = readConfig({ [LOCAL_STACK_VARIABLE]: z.optional(z.string()) }, env);
+  requireAddressRefKey(env);
   return {
     ...storesFromEnv(env),
     config: syncConfigFromEnv(env),

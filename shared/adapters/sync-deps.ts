@@ -24,7 +24,7 @@ export class SyncConfigError extends Error {
 
 const rateVar = (fallback: string) => z._default(z.string().check(z.regex(/^\s*\d+(\.\d+)?\s*\/\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$/)), fallback);
 
-export function list(value: string | undefined): string[] {
+function list(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
     .map((v) => v.trim())

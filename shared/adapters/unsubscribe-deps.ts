@@ -9,6 +9,7 @@ import { documentClient } from './clients/dynamodb.ts';
 import { DynamoSuppressionStore } from './dynamo-suppression-store.ts';
 import { policyFromEnv } from '../config.ts';
 import { unsubscribeSecretsSource, type SecretsSource } from './unsubscribe-secrets.ts';
+import { requireAddressRefKey } from '../observability.ts';
 
 export interface UnsubscribeDeps {
   store: SuppressionStore;
@@ -22,6 +23,7 @@ export function unsubscribeDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Un
     { SUPPRESSION_TABLE: requiredVar(), UNSUBSCRIBE_SECRETS: optionalVar(), UNSUBSCRIBE_SECRET_PARAM: optionalVar(), UNSUBSCRIBE_PREVIOUS_SECRET_PARAM: optionalVar() },
     env,
   );
+  requireAddressRefKey(env);
   return {
     store: new DynamoSuppressionStore(documentClient, c.SUPPRESSION_TABLE),
     secrets: unsubscribeSecretsSource({ secrets: c.UNSUBSCRIBE_SECRETS, currentParam: c.UNSUBSCRIBE_SECRET_PARAM, previousParam: c.UNSUBSCRIBE_PREVIOUS_SECRET_PARAM }),

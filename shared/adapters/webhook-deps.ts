@@ -14,7 +14,7 @@ import { S3Quarantine } from './s3-quarantine.ts';
 import { SqsEventQueue } from './sqs-event-queue.ts';
 import { webhookSecretSource, type SecretSource } from './webhook-secret.ts';
 
-export const webhookShape = {
+const webhookShape = {
   MAILTRAP_EVENTS_QUEUE_URL: requiredVar(),
   QUARANTINE_BUCKET: requiredVar(),
   MAILTRAP_WEBHOOK_SECRET: optionalVar(),

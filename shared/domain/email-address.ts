@@ -44,7 +44,7 @@ export class InvalidEmailAddressError extends Error {
 }
 
 /** Longest raw input looked at (RFC 5321 path limit with room for a provider's padding). */
-export const MAX_RAW_ADDRESS_LENGTH = 320;
+const MAX_RAW_ADDRESS_LENGTH = 320;
 const MAX_LOCAL_OCTETS = 64;
 const MAX_DOMAIN_OCTETS = 253;
 const MAX_LABEL_OCTETS = 63;

@@ -17,9 +17,9 @@ import type { MailtrapEvent } from '../schemas/mailtrap-event.ts';
 import type { FeedbackEvent, FeedbackKind } from './feedback-event.ts';
 
 /** Mailtrap's sending product dates from the 2020s; an event before 2010 is a bad clock or a bad value. */
-export const EARLIEST_EVENT_SECONDS = Date.UTC(2010, 0, 1) / 1000;
+const EARLIEST_EVENT_SECONDS = Date.UTC(2010, 0, 1) / 1000;
 /** Clock skew we tolerate ahead of our own clock. */
-export const MAX_FUTURE_SKEW_SECONDS = 24 * 3600;
+const MAX_FUTURE_SKEW_SECONDS = 24 * 3600;
 
 /**
  * Why a Mailtrap `timestamp` (Unix seconds) cannot be an event time, or undefined when it can.
@@ -34,8 +34,8 @@ export function mailtrapTimestampProblem(timestamp: number, nowMs: number): stri
   return undefined;
 }
 
-export const HARD_BOUNCE_CATEGORIES = new Set(['badrecipient', 'baddomain']);
-export const SENDER_SIDE_CATEGORIES = new Set(['spam', 'blocked', 'content', 'policy']);
+const HARD_BOUNCE_CATEGORIES = new Set(['badrecipient', 'baddomain']);
+const SENDER_SIDE_CATEGORIES = new Set(['spam', 'blocked', 'content', 'policy']);
 
 export function kindOfMailtrapEvent(e: Pick<MailtrapEvent, 'event' | 'bounce_category'>): FeedbackKind {
   switch (e.event) {

@@ -33,7 +33,7 @@ import {
   type ScopeEntry,
 } from './suppression-policy.ts';
 
-export const TOPIC_SCOPE_PREFIX = 'ses-topic:';
+const TOPIC_SCOPE_PREFIX = 'ses-topic:';
 
 /** Contact lists whose last subscription time is remembered per address (SES allows one per account). */
 const LIST_MARK_LIMIT = 5;
@@ -66,7 +66,7 @@ function setBy(entry: ScopeEntry, contactList: string): boolean {
   return entry.source === 'ses' && entry.reason === 'unsubscribe' && entry.eventKey.startsWith(subscriptionKeyPrefix(contactList));
 }
 
-export function applySubscription(current: AddressState | undefined, event: FeedbackEvent, policy: PolicyConfig = DEFAULT_POLICY): Decision {
+function applySubscription(current: AddressState | undefined, event: FeedbackEvent, policy: PolicyConfig = DEFAULT_POLICY): Decision {
   const prefs = event.subscription;
   if (event.kind !== 'subscription' || !prefs) return { outcome: 'no-change', added: [], why: 'not a subscription event' };
   if (current?.recentEventKeys.includes(fingerprint(event.eventKey))) return { outcome: 'duplicate', added: [], why: 'event already applied' };

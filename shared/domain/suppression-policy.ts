@@ -122,7 +122,7 @@ export function scopeKey(scope: SuppressionScope | undefined): string {
 }
 
 /** What a feedback kind means, the policy table in code. */
-export function reasonFor(kind: FeedbackKind): SuppressionReason | null {
+function reasonFor(kind: FeedbackKind): SuppressionReason | null {
   switch (kind) {
     case 'hard-bounce':
       return 'bounce';

@@ -19,8 +19,6 @@
  * spend the scarcest budget we have (10 requests / 60 s per account) on addresses Mailtrap
  * already refuses. Bounces and complaints learned from SES do go to every Mailtrap pair.
  */
-import type { FeedbackSource } from './feedback-event.ts';
-import { normaliseEmail } from './email-address.ts';
 import { GLOBAL_SCOPE, type AddressState, type ScopeEntry, type SuppressionReason } from './suppression-policy.ts';
 import { isTopicScope } from './subscription-policy.ts';
 
@@ -55,9 +53,9 @@ export interface DesiredState {
 
 export const SES_LIST = 'list';
 export const SES_CONTACT = 'contact';
-export const UNSUBSCRIBE_ALL = 'unsubscribe-all';
+const UNSUBSCRIBE_ALL = 'unsubscribe-all';
 
-export const MAILTRAP_TYPE: Record<SuppressionReason, MailtrapType> = {
+const MAILTRAP_TYPE: Record<SuppressionReason, MailtrapType> = {
   bounce: 'hard bounce',
   complaint: 'spam complaint',
   unsubscribe: 'unsubscription',
@@ -265,11 +263,3 @@ export function backoffMs(attempt: number, opts: { baseMs: number; maxMs: number
   const jittered = exp / 2 + (exp / 2) * random();
   return Math.max(Math.round(jittered), opts.retryAfterMs ?? 0);
 }
-
-/** Normalised key for sync items: one per address, like the store. */
-export function syncKey(email: string): string {
-  return normaliseEmail(email);
-}
-
-/** The source recorded for reconciled entries, kept in one place. */
-export const RECONCILE_SOURCE: FeedbackSource = 'reconcile';

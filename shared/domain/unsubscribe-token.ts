@@ -15,11 +15,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isEmailAddress } from './email-address.ts';
 
-export const TOKEN_VERSION = 'u1';
+const TOKEN_VERSION = 'u1';
 /** Longer than any token we mint (a 320-character address + a 253-character domain). */
 export const MAX_TOKEN_LENGTH = 1200;
 /** Shorter secrets are refused: HMAC-SHA256 wants at least 256 bits of key material. */
-export const MIN_SECRET_LENGTH = 32;
+const MIN_SECRET_LENGTH = 32;
 
 export type UnsubscribeStream = 'transactional' | 'bulk';
 
@@ -109,7 +109,7 @@ export function unsubscribeUrl(baseUrl: string, token: string): string {
 }
 
 /** The two headers RFC 8058 asks of a message that offers one-click unsubscribe. */
-export function unsubscribeHeaders(url: string): { 'List-Unsubscribe': string; 'List-Unsubscribe-Post': string } {
+function unsubscribeHeaders(url: string): { 'List-Unsubscribe': string; 'List-Unsubscribe-Post': string } {
   return { 'List-Unsubscribe': `<${url}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
 }
 

@@ -13,7 +13,7 @@ export class MalformedWebhookBodyError extends Error {
   override name = 'MalformedWebhookBodyError';
 }
 
-export const KNOWN_MAILTRAP_EVENTS = ['delivery', 'open', 'click', 'unsubscribe', 'spam', 'soft bounce', 'bounce', 'suspension', 'reject'] as const;
+const KNOWN_MAILTRAP_EVENTS = ['delivery', 'open', 'click', 'unsubscribe', 'spam', 'soft bounce', 'bounce', 'suspension', 'reject'] as const;
 
 /** Free text the consumer does not decide on: kept for the record, capped. */
 const FREE_TEXT_CHARS = 1000;

@@ -25,7 +25,7 @@ import {
 import { MAILTRAP_STREAMS, type MailtrapStream } from '../domain/suppression-sync.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 
-export const MANUAL_REASONS: readonly SuppressionReason[] = ['bounce', 'complaint', 'unsubscribe', 'manual'];
+const MANUAL_REASONS: readonly SuppressionReason[] = ['bounce', 'complaint', 'unsubscribe', 'manual'];
 
 /** A request a person can fix (bad address, reason or scope): the API answers 400, the CLI exits with usage. */
 export class ManualSuppressionInputError extends Error {

@@ -24,7 +24,7 @@ import { ProviderCallError } from '../ports/provider-suppressions.ts';
 import type { AddressState } from '../domain/suppression-policy.ts';
 import { backoffMs, desiredFor, planSync, type Provider, type SyncConfig, type SyncPlan } from '../domain/suppression-sync.ts';
 import { Pacer, type RateSpec } from '../domain/rate-limit.ts';
-import { addressRef, errorMessage, logger, metrics } from '../observability.ts';
+import { addressRef, logger, metrics } from '../observability.ts';
 
 export class RunBudgetExhaustedError extends Error {
   override name = 'RunBudgetExhaustedError';
@@ -241,8 +241,4 @@ export async function drainOutbox(deps: DrainDeps, calls: PacedCalls, deadline: 
   }
   if (report.stopped) logger.error('sync run stopped: provider refused the credentials or account', { provider, error: report.stopped });
   return report;
-}
-
-export function errorText(error: unknown): string {
-  return errorMessage(error);
 }

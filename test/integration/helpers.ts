@@ -1,13 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, PurgeQueueCommand, DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
+import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, DeleteMessageBatchCommand, CreateQueueCommand, type Message } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
+import type { SQSEvent } from 'aws-lambda';
 import type { LocalInfo } from '../../local/stack.ts';
+import { SqsPoller } from '../../local/event-sources/sqs-poller.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
+import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
 import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import type { AddressState } from '../../shared/domain/suppression-policy.ts';
 
@@ -78,10 +82,6 @@ export async function drain(url: string, sqs = clients().sqs): Promise<Message[]
   throw new Error(`drain: ${url} still had messages after 1,000 were read`);
 }
 
-export async function purge(url: string, sqs = clients().sqs): Promise<void> {
-  await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
-}
-
 export function uniqueEmail(tag: string): string {
   return `${tag}-${randomUUID().slice(0, 8)}@Example.org`;
 }
@@ -128,4 +128,65 @@ export async function runScheduled(fn: string, info: LocalInfo = localInfo()): P
   const body = (await response.json()) as Record<string, unknown>;
   if (!response.ok) throw new Error(`${fn}: ${response.status} ${JSON.stringify(body)}`);
   return body;
+}
+
+/** What the inbound tests talk to: the delivery target (S3 + SNS), the inbound store, bucket and queues. */
+export function inboundStack(info: LocalInfo = localInfo()) {
+  const c = clients(info);
+  return {
+    target: { info, s3: c.s3, sns: c.sns },
+    store: new DynamoInboundStore(c.documents, info.tables.InboundTable?.name ?? 'missing'),
+    bucket: info.buckets.InboundBucket?.name ?? 'missing',
+    inboundQueue: queue('InboundMailQueue', info),
+    inboundDlq: queue('InboundMailDLQ', info),
+  };
+}
+
+/** A fresh queue of this test's own (a random suffix keeps runs and files apart). */
+export async function testQueue(name: string, attributes: Record<string, string> = {}, sqs = clients().sqs): Promise<{ url: string; arn: string }> {
+  const q = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${randomUUID().slice(0, 8)}`, Attributes: attributes }));
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  return { url: String(q.QueueUrl), arn: String(arn) };
+}
+
+/** A test queue with a DLQ and a redrive policy (production's is 5 receives). */
+export async function queueWithDlq(name: string, maxReceiveCount = 5, sqs = clients().sqs): Promise<{ url: string; arn: string; dlqUrl: string }> {
+  const dlq = await testQueue(`${name}-dlq`, {}, sqs);
+  const q = await testQueue(name, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount }) }, sqs);
+  return { ...q, dlqUrl: dlq.url };
+}
+
+const pollers: SqsPoller[] = [];
+
+/**
+ * The local stack's Lambda-style SQS poller (batches of 10, batch item failures, one batch at
+ * a time) on a test queue, invoking a real handler with a Lambda context. Stop them all with
+ * `stopTestPollers` in the file's afterAll.
+ */
+export function startTestPoller(
+  queue: { url: string; arn: string },
+  handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>,
+  options: { name: string; retryDelaySeconds?: number },
+  info: LocalInfo = localInfo(),
+): SqsPoller {
+  const poller = new SqsPoller({
+    name: options.name,
+    client: clients(info).sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    region: info.region,
+    batchSize: 10,
+    reportBatchItemFailures: true,
+    concurrency: 1,
+    retryDelaySeconds: options.retryDelaySeconds ?? 0,
+    invoke: (event) => handler(event as SQSEvent, lambdaContext(options.name, 30, 256, info.region)),
+    onError: () => undefined,
+  });
+  poller.start();
+  pollers.push(poller);
+  return poller;
+}
+
+export async function stopTestPollers(): Promise<void> {
+  await Promise.all(pollers.splice(0).map((p) => p.stop()));
 }

@@ -8,19 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { deliverInbound } from '../../bin/commands/simulate-inbound.ts';
-import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
 import { RecordTooLargeError } from '../../shared/ports/inbound-store.ts';
 import type { InboundMessageRecord } from '../../shared/schemas/inbound-records.ts';
 import { foldedSubject, genuineInvoicePart, longFilenamePart, mailWith, namedParts, rawMultipartMail, rawPart, xrechnungWithNumber } from '../fixtures/inbound/hostile.ts';
-import { clients, localInfo, queue, queueDepth, queueIdle, waitFor } from './helpers.ts';
+import { clients, inboundStack, queueDepth, queueIdle, waitFor } from './helpers.ts';
 
 const c = clients();
-const info = localInfo();
-const target = { info, s3: c.s3, sns: c.sns };
-const store = new DynamoInboundStore(c.documents, info.tables.InboundTable?.name ?? 'missing');
-const bucket = info.buckets.InboundBucket?.name ?? 'missing';
-const inboundQueue = queue('InboundMailQueue');
-const inboundDlq = queue('InboundMailDLQ');
+const { target, store, bucket, inboundQueue, inboundDlq } = inboundStack();
 const runTag = randomUUID().slice(0, 8);
 
 const deliver = (message: string) => deliverInbound(target, { message: Buffer.from(message) });

@@ -14,20 +14,15 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SendMessageCommand, CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { deliverInbound, type InboundDelivery } from '../../bin/commands/simulate-inbound.ts';
-import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
 import type { InboundMessageRecord, InvoiceReceivedEvent } from '../../shared/schemas/inbound-records.ts';
 import { EXPECTED, renderSampleInvoice, SAMPLE_INVOICE } from '../fixtures/invoices/sample-e-invoice.ts';
 import { facturXMail, readFixture } from '../fixtures/inbound/mails.ts';
 import { buildMail } from '../fixtures/inbound/mime.ts';
-import { cli, clients, drain, localInfo, queue, queueDepth, queueIdle, ROOT, waitFor } from './helpers.ts';
+import { cli, clients, drain, inboundStack, localInfo, queueDepth, queueIdle, ROOT, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
-const target = { info, s3: c.s3, sns: c.sns };
-const store = new DynamoInboundStore(c.documents, info.tables.InboundTable?.name ?? 'missing');
-const bucket = info.buckets.InboundBucket?.name ?? 'missing';
-const inboundQueue = queue('InboundMailQueue');
-const inboundDlq = queue('InboundMailDLQ');
+const { target, store, bucket, inboundQueue, inboundDlq } = inboundStack(info);
 const invoiceTopicArn = info.topics.InvoiceEventsTopic?.arn ?? 'missing';
 
 // XRECHNUNG_CORPUS_DIR: as in test/unit/invoice/xrechnung-corpus.test.ts.

@@ -12,9 +12,9 @@ import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { makeMailtrapWebhookHandler } from '../../functions/mailtrap-webhook/handler.ts';
 import { makeMailtrapEventsHandler } from '../../functions/mailtrap-events/handler.ts';
 import { makeSesFeedbackHandler } from '../../functions/ses-feedback/handler.ts';
@@ -25,33 +25,17 @@ import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts
 import type { FeedbackDeps } from '../../shared/adapters/feedback-deps.ts';
 import { DEFAULT_POLICY } from '../../shared/domain/suppression-policy.ts';
 import { signMailtrapBody } from '../../shared/domain/webhook-signature.ts';
-import { SqsPoller } from '../../local/event-sources/sqs-poller.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { WEBHOOK_SECRET } from './global-setup.ts';
-import { clients, localInfo, queueDepth, ROOT, uniqueEmail, waitFor } from './helpers.ts';
+import { clients, localInfo, queueDepth, queueWithDlq, ROOT, startTestPoller, stopTestPollers, testQueue, uniqueEmail, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
 const table = info.tables.SuppressionsTable?.name ?? 'missing';
 const bucket = info.buckets.QuarantineBucket?.name ?? 'missing';
-const pollers: SqsPoller[] = [];
+afterAll(stopTestPollers);
 
-afterAll(async () => {
-  await Promise.all(pollers.map((p) => p.stop()));
-});
-
-async function createQueue(name: string, attributes: Record<string, string> = {}) {
-  const q = await c.sqs.send(new CreateQueueCommand({ QueueName: `${name}-${randomUUID().slice(0, 8)}`, Attributes: attributes }));
-  const arn = (await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
-  return { url: String(q.QueueUrl), arn: String(arn) };
-}
-
-/** A queue with a DLQ and the production redrive (5 receives). */
-async function queuePair(name: string) {
-  const dlq = await createQueue(`${name}-dlq`);
-  const q = await createQueue(name, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 5 }) });
-  return { ...q, dlqUrl: dlq.url };
-}
+const createQueue = (name: string, attributes: Record<string, string> = {}) => testQueue(name, attributes, c.sqs);
 
 /** Everything in a queue right now, each message deleted once read. */
 async function takeAll(url: string): Promise<Message[]> {
@@ -167,25 +151,6 @@ describe('mailtrap-webhook: only an infrastructure failure answers 500', () => {
   });
 });
 
-function startPoller(queue: { url: string; arn: string }, handler: (event: SQSEvent) => Promise<unknown>) {
-  const poller = new SqsPoller({
-    name: 'content-failure',
-    client: c.sqs,
-    queueUrl: queue.url,
-    queueArn: queue.arn,
-    region: info.region,
-    batchSize: 10,
-    reportBatchItemFailures: true,
-    concurrency: 1,
-    retryDelaySeconds: 0,
-    invoke: handler,
-    onError: () => undefined,
-  });
-  poller.start();
-  pollers.push(poller);
-  return poller;
-}
-
 async function deadLettered(dlqUrl: string, count: number): Promise<Message[]> {
   const found: Message[] = [];
   return waitFor(async () => {
@@ -197,10 +162,10 @@ async function deadLettered(dlqUrl: string, count: number): Promise<Message[]> {
 describe('a queued message that cannot be applied for its content goes to the DLQ at once', () => {
   it('mailtrap-events: an invalid address or timestamp is dead-lettered after one receive, with its reason', async () => {
     // Prepare: what an older webhook (or a person) may have queued.
-    const queue = await queuePair('mt-events-content');
+    const queue = await queueWithDlq('mt-events-content');
     const deps: FeedbackDeps = { store: new DynamoSuppressionStore(c.documents, table), deadLetters: new SqsDeadLetterSink(c.sqs, queue.dlqUrl), policy: DEFAULT_POLICY };
     const handler = makeMailtrapEventsHandler(() => deps);
-    const poller = startPoller(queue, (event) => handler(event, lambdaContext('mailtrap-events', 30, 256, info.region)));
+    const poller = startTestPoller(queue, handler, { name: 'mailtrap-events' });
     const good = referenceEvent({ bounce_category: 'badrecipient' });
     const bodies = [referenceEvent({ email: 'no-at-sign' }), referenceEvent({ email: 'a b@c.d' }), referenceEvent({ timestamp: 9e12 }), good].map((e) => JSON.stringify(e));
     // Act
@@ -221,10 +186,10 @@ describe('a queued message that cannot be applied for its content goes to the DL
   });
 
   it('ses-feedback: a notification with a value past its bound is dead-lettered after one receive, with its reason', async () => {
-    const queue = await queuePair('ses-content');
+    const queue = await queueWithDlq('ses-content');
     const deps: FeedbackDeps = { store: new DynamoSuppressionStore(c.documents, table), deadLetters: new SqsDeadLetterSink(c.sqs, queue.dlqUrl), policy: DEFAULT_POLICY };
     const handler = makeSesFeedbackHandler(() => deps);
-    const poller = startPoller(queue, (event) => handler(event, lambdaContext('ses-feedback', 30, 256, info.region)));
+    const poller = startTestPoller(queue, handler, { name: 'ses-feedback' });
     const n = JSON.parse(readFileSync(join(ROOT, 'events', 'ses', 'event_Bounce.json'), 'utf8'));
     const email = uniqueEmail('ses-huge');
     // A 500 KB bounce sub type: kept, it would take the item past DynamoDB's 400 KB limit on every retry.

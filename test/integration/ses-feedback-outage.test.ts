@@ -5,54 +5,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { makeSesFeedbackHandler, type SesFeedbackDeps } from '../../functions/ses-feedback/handler.ts';
 import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
 import { DEFAULT_POLICY } from '../../shared/domain/suppression-policy.ts';
-import { SqsPoller } from '../../local/event-sources/sqs-poller.ts';
-import { lambdaContext } from '../../local/lambda-context.ts';
-import { clients, drain, localInfo, queueDepth, ROOT, uniqueEmail, waitFor } from './helpers.ts';
+import { clients, drain, localInfo, queueDepth, queueWithDlq, ROOT, startTestPoller, stopTestPollers, uniqueEmail, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
 const realTable = info.tables.SuppressionsTable?.name ?? 'missing';
-const pollers: SqsPoller[] = [];
+afterAll(stopTestPollers);
 
-afterAll(async () => {
-  await Promise.all(pollers.map((p) => p.stop()));
-});
-
-async function queuePair(name: string, maxReceiveCount: number) {
-  const dlq = await c.sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const dlqArn = (await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
-  const q = await c.sqs.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }) } }),
-  );
-  const arn = (await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
-  return { url: String(q.QueueUrl), arn: String(arn), dlqUrl: String(dlq.QueueUrl) };
-}
-
-function startPoller(queue: { url: string; arn: string }, deps: SesFeedbackDeps, retryDelaySeconds = 0) {
-  const handler = makeSesFeedbackHandler(() => deps);
-  const poller = new SqsPoller({
-    name: 'outage',
-    client: c.sqs,
-    queueUrl: queue.url,
-    queueArn: queue.arn,
-    region: info.region,
-    batchSize: 10,
-    reportBatchItemFailures: true,
-    concurrency: 1,
-    retryDelaySeconds,
-    invoke: (event) => handler(event as SQSEvent, lambdaContext('outage', 30, 256, info.region)),
-    onError: () => undefined,
-  });
-  poller.start();
-  pollers.push(poller);
-  return poller;
-}
+const startPoller = (queue: { url: string; arn: string }, deps: SesFeedbackDeps, retryDelaySeconds = 0) =>
+  startTestPoller(queue, makeSesFeedbackHandler(() => deps), { name: 'outage', retryDelaySeconds });
 
 function bounceBody(email: string): string {
   const n = JSON.parse(readFileSync(join(ROOT, 'events', 'ses', 'event_Bounce.json'), 'utf8'));
@@ -64,7 +30,7 @@ function bounceBody(email: string): string {
 describe('ses-feedback during a store outage', () => {
   it('retries a record the store cannot take and redrives it to the DLQ after maxReceiveCount', async () => {
     // Prepare
-    const queue = await queuePair(`outage-${Date.now()}`, 3);
+    const queue = await queueWithDlq('outage', 3, c.sqs);
     const deps: SesFeedbackDeps = {
       store: new DynamoSuppressionStore(c.documents, 'table-that-is-down'),
       deadLetters: new SqsDeadLetterSink(c.sqs, queue.dlqUrl),
@@ -84,7 +50,7 @@ describe('ses-feedback during a store outage', () => {
   });
 
   it('loses nothing: once the store is back, the retried record is applied', async () => {
-    const queue = await queuePair(`recover-${Date.now()}`, 10);
+    const queue = await queueWithDlq('recover', 10, c.sqs);
     const deps: SesFeedbackDeps = {
       store: new DynamoSuppressionStore(c.documents, 'table-that-is-down'),
       deadLetters: new SqsDeadLetterSink(c.sqs, queue.dlqUrl),

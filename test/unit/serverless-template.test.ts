@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { loadAwsServiceSpec } from '@aws-cdk/aws-service-spec';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { retentionProblems, specProblems, sqsMappingProblems, type Template } from './cloudformation-checks.ts';
+import { localClosure } from './source-imports.ts';
+import { BUNDLE_BUDGETS_KIB, KIB } from '../../bench/bundle-budgets.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
@@ -186,9 +188,62 @@ describe('packaged CloudFormation template', () => {
     }
   });
 
-  it('produces small function bundles', () => {
-    for (const zip of readdirSync(outDir).filter((f) => f.endsWith('.zip'))) {
-      expect(statSync(join(outDir, zip)).size, zip).toBeLessThan(1_500_000);
+  it('gives the addressRef key, from the generated secret, to exactly the functions that log address references', () => {
+    const [[secretId, secret]] = ofType('AWS::SecretsManager::Secret') as [[string, Resource]];
+    expect(secret.Properties.GenerateSecretString?.PasswordLength).toBeGreaterThanOrEqual(32);
+    expect(secret.Properties.SecretString, 'generated, never typed into the template').toBeUndefined();
+    const reference = { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId }, ':SecretString}}']] };
+    const logging: string[] = [];
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      // The handler file and every file it loads: does any of them log an addressRef?
+      const entry = join(ROOT, `${String(fn.Properties.Handler).replace(/\.[^.]+$/, '')}.ts`);
+      const logs = [...localClosure(entry)].some((file) => !file.endsWith('observability.ts') && /\baddressRef\(/.test(readFileSync(file, 'utf8')));
+      const value = fn.Properties.Environment?.Variables?.ADDRESS_REF_KEY;
+      if (logs) {
+        logging.push(id);
+        expect(value, `${id} logs addressRefs`).toEqual(reference);
+      } else {
+        expect(value, `${id} logs no addressRefs`).toBeUndefined();
+      }
+    }
+    expect(logging.length).toBeGreaterThanOrEqual(8);
+    // Resolved by CloudFormation at deploy time: no function role reads Secrets Manager.
+    for (const [id, role] of ofType('AWS::IAM::Role')) {
+      const actions = (role.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement.flatMap((st: any) => [st.Action].flat()));
+      expect(actions.filter((a: string) => a.startsWith('secretsmanager:')), id).toEqual([]);
+    }
+  });
+
+  it('keeps every function bundle within its budget (bench/bundle-budgets.ts)', () => {
+    const zips = readdirSync(outDir).filter((f) => f.endsWith('.zip'));
+    expect(zips.map((z) => z.replace(/\.zip$/, '')).sort()).toEqual(Object.keys(BUNDLE_BUDGETS_KIB).sort());
+    for (const zip of zips) {
+      const entries = zipEntries(readFileSync(join(outDir, zip)));
+      const bundle = entries.filter((e) => e.name.endsWith('.mjs'));
+      expect(bundle.length, `${zip}: one bundle`).toBe(1);
+      const budget = (BUNDLE_BUDGETS_KIB[zip.replace(/\.zip$/, '')] ?? 0) * KIB;
+      expect(bundle[0]?.size, `${zip} bundle bytes`).toBeLessThanOrEqual(budget);
+      // Nothing but the bundle travels in the zip (no node_modules, no source maps).
+      expect(entries.reduce((n, e) => n + e.size, 0), `${zip} contents`).toBe(bundle[0]?.size);
+      expect(statSync(join(outDir, zip)).size, `${zip} zip`).toBeLessThan(budget);
     }
   });
 });
+
+/** Names and uncompressed sizes from a zip's central directory (APPNOTE.TXT 4.3.12, 4.3.16). */
+function zipEntries(zip: Buffer): { name: string; size: number }[] {
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end--;
+  if (end < 0) throw new Error('not a zip: no end of central directory');
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const entries: { name: string; size: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error('zip: bad central directory entry');
+    const nameLength = zip.readUInt16LE(at + 28);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    if (!name.endsWith('/')) entries.push({ name, size: zip.readUInt32LE(at + 24) });
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return entries;
+}

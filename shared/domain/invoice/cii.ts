@@ -9,11 +9,10 @@ import type { XmlElement, XmlName } from './xml-document.ts';
 import { fromCiiDate, upperCode, withoutWhitespace, xmlAmount } from './values.ts';
 import { isCreditNoteTypeCode } from './structured-data.ts';
 import type { StructuredInvoiceData } from './structured-data.ts';
-import { LINE_TERMS, TermPresence, VAT_BREAKDOWN_TERMS } from './einvoice-completeness.ts';
-import type { BusinessTerm } from './einvoice-completeness.ts';
+import { presentTerms } from './einvoice-completeness.ts';
 
-export const CII_NS = 'urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100';
-export const ZUGFERD1_NS = 'urn:ferd:CrossIndustryDocument:invoice:1p0';
+const CII_NS = 'urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100';
+const ZUGFERD1_NS = 'urn:ferd:CrossIndustryDocument:invoice:1p0';
 
 export type CiiDialect = 'cii-d16b' | 'zugferd-1';
 
@@ -142,25 +141,19 @@ export function extractCii(root: XmlElement, dialect: CiiDialect): StructuredInv
     'BT-151': (l) => descend(lineSettlement(l), ram('ApplicableTradeTax'), ram('CategoryCode')),
     'BT-153': (l) => descend(l, ram('SpecifiedTradeProduct'), ram('Name')),
   };
-  const has = (table: Record<string, (e: XmlElement) => XmlElement | undefined>) => (e: XmlElement, term: BusinessTerm) =>
-    textOf(table[term]?.(e)) !== null;
   const summation = descend(settlement, n.summation);
-  const terms = new TermPresence()
-    .mark('BT-1', fields.invoiceNumber)
-    .mark('BT-2', fields.issueDate)
-    .mark('BT-3', typeCode)
-    .mark('BT-5', fields.currency)
-    .mark('BT-24', specificationId)
-    .mark('BT-27', fields.sellerName)
-    .mark('BT-40', countryOf(seller))
-    .mark('BT-44', textOf(descend(buyer, ram('Name'))))
-    .mark('BT-55', countryOf(buyer))
-    .mark('BT-106', textOf(descend(summation, ram('LineTotalAmount'))))
-    .mark('BT-109', textOf(descend(summation, ram('TaxBasisTotalAmount'))))
-    .mark('BT-112', fields.totalWithVat)
-    .mark('BT-115', fields.amountDue)
-    .markGroups(VAT_BREAKDOWN_TERMS, taxes, has(taxTerm))
-    .markGroups(LINE_TERMS, lines, has(lineTerm)).terms;
+  const terms = presentTerms({
+    fields,
+    typeCode,
+    specificationId,
+    sellerCountry: countryOf(seller),
+    buyerName: textOf(descend(buyer, ram('Name'))),
+    buyerCountry: countryOf(buyer),
+    lineNetTotal: textOf(descend(summation, ram('LineTotalAmount'))),
+    totalWithoutVat: textOf(descend(summation, ram('TaxBasisTotalAmount'))),
+    vatBreakdowns: { elements: taxes, terms: taxTerm },
+    lines: { elements: lines, terms: lineTerm },
+  });
 
   return {
     documentType: isCreditNoteTypeCode(typeCode) ? 'credit-note' : 'invoice',

@@ -17,6 +17,8 @@
  * make a document "complete" that lacks what that profile itself requires. ZUGFeRD 1.0 is
  * held to the header terms (its line structure predates EN 16931).
  */
+import type { InvoiceFields } from './types.ts';
+import { textOf, type XmlElement } from './xml-document.ts';
 
 export const HEADER_TERMS = ['BT-1', 'BT-2', 'BT-3', 'BT-5', 'BT-24', 'BT-27', 'BT-40', 'BT-44', 'BT-55'] as const;
 export const TOTAL_TERMS = ['BT-106', 'BT-109', 'BT-112', 'BT-115'] as const;
@@ -71,7 +73,7 @@ export function completenessConfidence(missing: readonly BusinessTerm[]): number
  * Collects presence flags: header terms directly; group terms (VAT breakdown, lines) count as
  * present only when at least one group exists and every group has the term.
  */
-export class TermPresence {
+class TermPresence {
   private readonly found = new Set<BusinessTerm>();
 
   mark(term: BusinessTerm, value: unknown): this {
@@ -88,4 +90,48 @@ export class TermPresence {
   get terms(): ReadonlySet<BusinessTerm> {
     return this.found;
   }
+}
+
+/** Groups of one kind (VAT breakdowns, lines) and, per group term, where a syntax keeps it. */
+export interface TermGroups {
+  elements: readonly XmlElement[];
+  terms: Readonly<Record<string, (group: XmlElement) => XmlElement | undefined>>;
+}
+
+/**
+ * What an extractor read of the mandatory terms: the fields it extracted anyway, the few
+ * terms that are not fields, and its groups. UBL and CII differ only in where they find
+ * these; which terms count, and how, is decided here once.
+ */
+export interface TermEvidence {
+  fields: Pick<InvoiceFields, 'invoiceNumber' | 'issueDate' | 'currency' | 'sellerName' | 'totalWithVat' | 'amountDue'>;
+  typeCode: string | null;
+  specificationId: string | null;
+  sellerCountry: string | null;
+  buyerName: string | null;
+  buyerCountry: string | null;
+  lineNetTotal: string | null;
+  totalWithoutVat: string | null;
+  vatBreakdowns: TermGroups;
+  lines: TermGroups;
+}
+
+export function presentTerms(e: TermEvidence): ReadonlySet<BusinessTerm> {
+  const has = (groups: TermGroups) => (group: XmlElement, term: BusinessTerm) => textOf(groups.terms[term]?.(group)) !== null;
+  return new TermPresence()
+    .mark('BT-1', e.fields.invoiceNumber)
+    .mark('BT-2', e.fields.issueDate)
+    .mark('BT-3', e.typeCode)
+    .mark('BT-5', e.fields.currency)
+    .mark('BT-24', e.specificationId)
+    .mark('BT-27', e.fields.sellerName)
+    .mark('BT-40', e.sellerCountry)
+    .mark('BT-44', e.buyerName)
+    .mark('BT-55', e.buyerCountry)
+    .mark('BT-106', e.lineNetTotal)
+    .mark('BT-109', e.totalWithoutVat)
+    .mark('BT-112', e.fields.totalWithVat)
+    .mark('BT-115', e.fields.amountDue)
+    .markGroups(VAT_BREAKDOWN_TERMS, e.vatBreakdowns.elements, has(e.vatBreakdowns))
+    .markGroups(LINE_TERMS, e.lines.elements, has(e.lines)).terms;
 }

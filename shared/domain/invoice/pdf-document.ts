@@ -9,7 +9,7 @@ import type { RecognitionBudget } from './budget.ts';
 
 export const MAX_PDF_BYTES = 25 * 1024 * 1024;
 /** Invoices are short; a 500-page catalogue attached to a mail should not stall the pipeline. */
-export const MAX_TEXT_PAGES = 20;
+const MAX_TEXT_PAGES = 20;
 
 const CLOSE_TIMEOUT_MS = 2_000;
 

@@ -14,7 +14,7 @@ import { constants, inflateSync } from 'node:zlib';
 import { RecognitionBudgetError, type RecognitionBudget } from './budget.ts';
 
 /** zlib's deflate cannot expand more than this (RFC 1951: 258-byte matches from ~2 bits). */
-export const DEFLATE_MAX_RATIO = 1032;
+const DEFLATE_MAX_RATIO = 1032;
 
 /** Filters pdf.js only runs on images when rendering; text extraction never decodes them. */
 const IMAGE_FILTERS = new Set(['DCTDecode', 'DCT', 'JPXDecode', 'CCITTFaxDecode', 'CCF', 'JBIG2Decode', 'Crypt']);

@@ -114,7 +114,7 @@ export function amountMatches(line: string): AmountMatch[] {
   return out;
 }
 
-export function amountsIn(text: string): string[] {
+function amountsIn(text: string): string[] {
   const out: string[] = [];
   // Indian grouping first (1,23,456.78, which three-digit groups do not cover), then the
   // linear scanner on the text between those.
@@ -1116,7 +1116,7 @@ function looksLikeName(text: string): boolean {
 
 // ---------------------------------------------------------------- assembly
 
-export function looksLikeInvoice(layout: TextLayout): boolean {
+function looksLikeInvoice(layout: TextLayout): boolean {
   const lines = layout.lines.slice(0, MAX_LINES);
   const head = lines.filter((l) => l.page === 0).slice(0, 40).map((l) => clip(l.text)).join('\n');
   if (!lines.some((l) => INVOICE_KEYWORD.test(clip(l.text)))) return false;

@@ -7,11 +7,10 @@ import type { XmlElement } from './xml-document.ts';
 import { fromXsdDate, upperCode, withoutWhitespace, xmlAmount } from './values.ts';
 import { isCreditNoteTypeCode } from './structured-data.ts';
 import type { StructuredInvoiceData } from './structured-data.ts';
-import { LINE_TERMS, TermPresence, VAT_BREAKDOWN_TERMS } from './einvoice-completeness.ts';
-import type { BusinessTerm } from './einvoice-completeness.ts';
+import { presentTerms } from './einvoice-completeness.ts';
 
-export const UBL_INVOICE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2';
-export const UBL_CREDIT_NOTE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2';
+const UBL_INVOICE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2';
+const UBL_CREDIT_NOTE_NS = 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2';
 const cac = namespaced('urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2');
 const cbc = namespaced('urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2');
 
@@ -79,24 +78,18 @@ export function extractUbl(root: XmlElement): StructuredInvoiceData {
     'BT-151': (l) => descend(l, cac('Item'), cac('ClassifiedTaxCategory'), cbc('ID')),
     'BT-153': (l) => descend(l, cac('Item'), cbc('Name')),
   };
-  const has = (table: Record<string, (e: XmlElement) => XmlElement | undefined>) => (e: XmlElement, term: BusinessTerm) =>
-    textOf(table[term]?.(e)) !== null;
-  const terms = new TermPresence()
-    .mark('BT-1', fields.invoiceNumber)
-    .mark('BT-2', fields.issueDate)
-    .mark('BT-3', typeCode)
-    .mark('BT-5', fields.currency)
-    .mark('BT-24', specificationId)
-    .mark('BT-27', fields.sellerName)
-    .mark('BT-40', countryOf(seller))
-    .mark('BT-44', textOf(descend(buyer, cac('PartyLegalEntity'), cbc('RegistrationName'))))
-    .mark('BT-55', countryOf(buyer))
-    .mark('BT-106', textOf(descend(totals, cbc('LineExtensionAmount'))))
-    .mark('BT-109', textOf(descend(totals, cbc('TaxExclusiveAmount'))))
-    .mark('BT-112', fields.totalWithVat)
-    .mark('BT-115', fields.amountDue)
-    .markGroups(VAT_BREAKDOWN_TERMS, subtotals, has(subtotalTerm))
-    .markGroups(LINE_TERMS, lines, has(lineTerm)).terms;
+  const terms = presentTerms({
+    fields,
+    typeCode,
+    specificationId,
+    sellerCountry: countryOf(seller),
+    buyerName: textOf(descend(buyer, cac('PartyLegalEntity'), cbc('RegistrationName'))),
+    buyerCountry: countryOf(buyer),
+    lineNetTotal: textOf(descend(totals, cbc('LineExtensionAmount'))),
+    totalWithoutVat: textOf(descend(totals, cbc('TaxExclusiveAmount'))),
+    vatBreakdowns: { elements: subtotals, terms: subtotalTerm },
+    lines: { elements: lines, terms: lineTerm },
+  });
 
   return {
     documentType: isCreditNoteRoot || isCreditNoteTypeCode(typeCode) ? 'credit-note' : 'invoice',

@@ -67,7 +67,7 @@ function detectEncoding(bytes: Uint8Array): string {
   return declared?.[1]?.toLowerCase() ?? 'utf-8';
 }
 
-export function decodeXmlBytes(bytes: Uint8Array): string {
+function decodeXmlBytes(bytes: Uint8Array): string {
   const encoding = detectEncoding(bytes);
   let decoder;
   try {
@@ -118,7 +118,7 @@ type OrderedNode = Record<string, unknown>;
  * invoice for a typo in an extension element helps nobody: it gets a namespace of its own
  * that no extractor asks for, so it can never pass for an EN 16931 element.
  */
-export function undeclaredNamespace(prefix: string): string {
+function undeclaredNamespace(prefix: string): string {
   return prefix === '' ? '' : `urn:mailbridge:undeclared-prefix:${prefix}`;
 }
 
@@ -241,7 +241,7 @@ export interface XmlName {
  * elements (`<TaxCategory>` inside `cac:TaxSubtotal`) still mean the UBL/CII element, and the
  * exact match always wins where both are present.
  */
-export function childrenNamed(parent: XmlElement | undefined, name: XmlName): XmlElement[] {
+function childrenNamed(parent: XmlElement | undefined, name: XmlName): XmlElement[] {
   if (!parent) return [];
   const exact = parent.children.filter((c) => c.local === name.local && c.ns === name.ns);
   if (exact.length > 0 || name.ns === '') return exact;
