@@ -31,7 +31,7 @@
  * "in DLQ" = messages in the pipeline's dead-letter queue after the phase (read and removed).
  *
  *   npm run bench:faults     (SES_EVENTS=200 WEBHOOK_EVENTS=200 SYNC_ADDRESSES=150 INBOUND_MAILS=60
- *                             DIE_RATE=0.2 OUTAGE_SECONDS=10 FEED_SECONDS=16)
+ *                             DIE_RATE=0.2 OUTAGE_SECONDS=10 FEED_SECONDS=16 RETRY_DELAY_SECONDS=2)
  */
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -66,7 +66,7 @@ const OUTAGE_MS = Number(process.env.OUTAGE_SECONDS ?? 10) * 1000;
 const FEED_MS = Number(process.env.FEED_SECONDS ?? 16) * 1000;
 const TICKS = 8;
 /** Seconds before a failed SQS message is visible again (Lambda: the queue's visibility timeout, 180-720 s here). */
-const RETRY_DELAY_SECONDS = 2;
+const RETRY_DELAY_SECONDS = Number(process.env.RETRY_DELAY_SECONDS ?? 2);
 const SETTLE_TIMEOUT_MS = 240_000;
 const WEBHOOK_BODY_EVENTS = 20;
 
@@ -120,16 +120,28 @@ const eventsQueueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl:
 await sns.send(new SubscribeCommand({ TopicArn: info.topics.InvoiceEventsTopic?.arn, Protocol: 'sqs', Endpoint: eventsQueueArn, Attributes: { RawMessageDelivery: 'true' } }));
 const invoiceEvents = new Map<string, number>();
 
-/** Reads (and deletes) everything in a queue; returns the bodies. */
-async function drainQueue(url: string): Promise<string[]> {
-  const bodies: string[] = [];
+/** Reads (and deletes) everything in a queue; returns the bodies and each one's `mailbridge.error`. */
+async function drainQueue(url: string): Promise<Array<{ body: string; error?: string | undefined }>> {
+  const out: Array<{ body: string; error?: string | undefined }> = [];
   for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) return bodies;
-    bodies.push(...messages.map((m) => String(m.Body)));
+    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    const messages = got.Messages ?? [];
+    if (messages.length === 0) return out;
+    out.push(...messages.map((m) => ({ body: String(m.Body), error: m.MessageAttributes?.['mailbridge.error']?.StringValue })));
     await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: String(m.ReceiptHandle) })) }));
   }
+}
+
+/** What a dead letter is, without the address: a stream batch given up on, a sync failure, a redriven message. */
+function deadLetterKind(m: { body: string; error?: string | undefined }): string {
+  try {
+    const body = JSON.parse(m.body) as { DDBStreamBatchInfo?: { batchSize?: number }; requestContext?: { condition?: string }; kind?: string; provider?: string; error?: string };
+    if (body.DDBStreamBatchInfo) return `stream batch of ${body.DDBStreamBatchInfo.batchSize} record(s), ${body.requestContext?.condition}`;
+    if (body.kind === 'suppression-sync') return `${body.provider} sync failed: ${String(body.error).slice(0, 60)}`;
+  } catch {
+    // not JSON: a raw message
+  }
+  return m.error ? `dead-lettered: ${m.error.slice(0, 60)}` : 'redriven after maxReceiveCount';
 }
 
 async function depth(url: string): Promise<number> {
@@ -283,14 +295,12 @@ const stormSize = (list: Array<{ count?: number }>) => list.reduce((n, f) => n +
 
 // ------------------------------------------------------------------ the drains, back to back
 let draining = false;
-const drainRuns = { 'ses-sync': 0, 'mailtrap-sync': 0, failed: 0 };
 async function drainLoop(fn: 'ses-sync' | 'mailtrap-sync'): Promise<void> {
   while (draining) {
     try {
       await stack.scheduler.run(fn);
-      drainRuns[fn]++;
     } catch {
-      drainRuns.failed++;
+      functionErrors[fn] = (functionErrors[fn] ?? 0) + 1;
     }
     await sleep(250);
   }
@@ -325,6 +335,17 @@ async function settle(started: number): Promise<number> {
 }
 
 // ------------------------------------------------------------------ effects
+/** The functions of each pipeline (function errors and injected kills are shown per pipeline). */
+const FUNCTIONS: Record<string, string[]> = {
+  ses: ['ses-feedback'],
+  webhook: ['mailtrap-webhook', 'mailtrap-events', 'http'],
+  sync: ['suppression-changes', 'ses-sync', 'mailtrap-sync'],
+  inbound: ['inbound-parse'],
+};
+const killedBy = (fn: string) => (stack.pollers.get(fn) ?? stack.streamPollers.get(fn))?.dieAfterSuccess.killed ?? 0;
+
+type Exposure = Record<string, Pick<Row, 'function errors' | 'kills after write'>>;
+
 interface Row {
   pipeline: string;
   phase: string;
@@ -335,7 +356,8 @@ interface Row {
   lost: number;
   doubled: number;
   'in DLQ': number;
-  'settled after s': number;
+  'function errors': number;
+  'kills after write': number;
 }
 
 /** One suppression entry with this reason, and the distinct event counted once. */
@@ -345,7 +367,7 @@ function suppressionEffect(state: AddressState | undefined, reason: string): { o
   return { observed: matching.length > 0, doubled: matching.length > 1 || (state?.suppressions.length ?? 0) > 1 || counted > 1 };
 }
 
-async function storeRows(phase: Phase, settled: number, dlq: Record<string, number>, twice: boolean): Promise<Row[]> {
+async function storeRows(phase: Phase, exposure: Exposure, dlq: Record<string, number>, twice: boolean): Promise<Row[]> {
   const rows: Row[] = [];
   for (const [pipeline, events] of [['ses', phase.ses], ['webhook', phase.webhook]] as const) {
     let observed = 0;
@@ -355,12 +377,12 @@ async function storeRows(phase: Phase, settled: number, dlq: Record<string, numb
       if (effect.observed) observed++;
       if (effect.doubled) doubled++;
     });
-    rows.push({ pipeline, phase: phase.name, 'events in': events.length, deliveries: events.length * (twice ? 2 : 1), 'effects expected': events.length, 'effects observed': observed, lost: events.length - observed, doubled, 'in DLQ': dlq[pipeline] ?? 0, 'settled after s': settled });
+    rows.push({ pipeline, phase: phase.name, 'events in': events.length, deliveries: events.length * (twice ? 2 : 1), 'effects expected': events.length, 'effects observed': observed, lost: events.length - observed, doubled, 'in DLQ': dlq[pipeline] ?? 0, ...exposure[pipeline] } as Row);
   }
   return rows;
 }
 
-function syncRow(phase: Phase, settled: number, dlq: Record<string, number>, twice: boolean): Row {
+function syncRow(phase: Phase, exposure: Exposure, dlq: Record<string, number>, twice: boolean): Row {
   const ses = new Map<string, number>();
   for (const e of sesv2.entries()) ses.set(e.EmailAddress.toLowerCase(), (ses.get(e.EmailAddress.toLowerCase()) ?? 0) + 1);
   const mt = new Map<string, number>();
@@ -376,11 +398,11 @@ function syncRow(phase: Phase, settled: number, dlq: Record<string, number>, twi
     doubled += counts.filter((c) => c > 1).length;
   }
   const expected = phase.sync.length * (1 + mailtrapPairs.length);
-  return { pipeline: 'sync', phase: phase.name, 'events in': phase.sync.length, deliveries: phase.sync.length * (twice ? 2 : 1), 'effects expected': expected, 'effects observed': observed, lost: expected - observed, doubled, 'in DLQ': dlq.sync ?? 0, 'settled after s': settled };
+  return { pipeline: 'sync', phase: phase.name, 'events in': phase.sync.length, deliveries: phase.sync.length * (twice ? 2 : 1), 'effects expected': expected, 'effects observed': observed, lost: expected - observed, doubled, 'in DLQ': dlq.sync ?? 0, ...exposure.sync } as Row;
 }
 
-async function inboundRow(phase: Phase, settled: number, dlq: Record<string, number>, twice: boolean): Promise<Row> {
-  for (const body of await drainQueue(eventsQueue)) {
+async function inboundRow(phase: Phase, exposure: Exposure, dlq: Record<string, number>, twice: boolean): Promise<Row> {
+  for (const { body } of await drainQueue(eventsQueue)) {
     const id = (JSON.parse(body) as { invoiceId?: string }).invoiceId ?? '?';
     invoiceEvents.set(id, (invoiceEvents.get(id) ?? 0) + 1);
   }
@@ -399,13 +421,16 @@ async function inboundRow(phase: Phase, settled: number, dlq: Record<string, num
     if (published.some((n) => n > 1)) doubled++;
   });
   const expected = phase.inbound.length * 3;
-  return { pipeline: 'inbound', phase: phase.name, 'events in': phase.inbound.length, deliveries: phase.inbound.length * (twice ? 2 : 1), 'effects expected': expected, 'effects observed': observed, lost: expected - observed, doubled, 'in DLQ': dlq.inbound ?? 0, 'settled after s': settled };
+  return { pipeline: 'inbound', phase: phase.name, 'events in': phase.inbound.length, deliveries: phase.inbound.length * (twice ? 2 : 1), 'effects expected': expected, 'effects observed': observed, lost: expected - observed, doubled, 'in DLQ': dlq.inbound ?? 0, ...exposure.inbound } as Row;
 }
 
-async function readDlqs(): Promise<Record<string, number>> {
+const deadLetters: string[] = [];
+async function readDlqs(phase?: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const [pipeline, id] of [['ses', 'SesFeedbackDLQ'], ['webhook', 'MailtrapEventsDLQ'], ['inbound', 'InboundMailDLQ'], ['sync', 'SuppressionSyncDLQ']] as const) {
-    out[pipeline] = (await drainQueue(queueUrl(id))).length;
+    const messages = await drainQueue(queueUrl(id));
+    out[pipeline] = messages.length;
+    if (phase) for (const m of messages) deadLetters.push(`${phase} ${pipeline}: ${deadLetterKind(m)}`);
   }
   return out;
 }
@@ -414,7 +439,7 @@ async function readDlqs(): Promise<Record<string, number>> {
 async function runPhase(name: Phase['name']): Promise<{ rows: Row[]; notes: Record<string, number | string> }> {
   const phase = phaseInputs(name);
   const faults = name === 'faults';
-  const before = { killed: killed(), refused: proxy.refused, errors: { ...functionErrors }, ses: { ...sesv2.calls }, mt: { ...mailtrap.calls }, non200: webhookNon200 };
+  const before = { kills: Object.fromEntries(Object.values(FUNCTIONS).flat().map((fn) => [fn, killedBy(fn)])), killed: killed(), refused: proxy.refused, errors: { ...functionErrors }, ses: { ...sesv2.calls }, mt: { ...mailtrap.calls }, non200: webhookNon200 };
   await readDlqs();
   const started = Date.now();
   draining = true;
@@ -432,13 +457,23 @@ async function runPhase(name: Phase['name']): Promise<{ rows: Row[]; notes: Reco
   sesv2.clearFaults();
   mailtrap.clearFaults();
   const dlq = await readDlqs();
-  const rows = [...(await storeRows(phase, settled, dlq, faults)), syncRow(phase, settled, dlq, faults), await inboundRow(phase, settled, dlq, faults)];
+  const exposure: Exposure = Object.fromEntries(
+    Object.entries(FUNCTIONS).map(([pipeline, fns]) => [
+      pipeline,
+      {
+        'function errors': fns.reduce((n, fn) => n + (functionErrors[fn] ?? 0) - (before.errors[fn] ?? 0), 0),
+        'kills after write': fns.reduce((n, fn) => n + killedBy(fn) - (before.kills[fn] ?? 0), 0),
+      },
+    ]),
+  );
+  const rows = [...(await storeRows(phase, exposure, dlq, faults)), syncRow(phase, exposure, dlq, faults), await inboundRow(phase, exposure, dlq, faults)];
   const sum = (now: Record<string, number>, then: Record<string, number>) => Object.entries(now).reduce((n, [k, v]) => n + v - (then[k] ?? 0), 0);
   const errors = Object.entries(functionErrors).map(([k, v]) => [k, v - (before.errors[k] ?? 0)] as const).filter(([, v]) => v > 0);
   return {
     rows,
     notes: {
       phase: name,
+      'settled after s': settled,
       'invocations killed after success': killed() - before.killed,
       'DynamoDB connections reset/held': proxy.refused - before.refused,
       'SES calls (faults injected)': `${sum(sesv2.calls, before.ses)} (${faults ? stormSize(STORM.ses) : 0})`,
@@ -462,6 +497,7 @@ const faulted = await runPhase('faults');
 const rows = [...baseline.rows, ...faulted.rows].sort((a, b) => a.pipeline.localeCompare(b.pipeline) || (a.phase === 'baseline' ? -1 : 1));
 console.table(rows);
 console.table([baseline.notes, faulted.notes]);
+if (deadLetters.length > 0) console.log(`dead letters:\n  ${deadLetters.join('\n  ')}`);
 const bad = faulted.rows.concat(baseline.rows).filter((r) => r.lost > 0 || r.doubled > 0 || r['in DLQ'] > 0);
 console.log(bad.length === 0 ? 'goal met: 0 lost, 0 doubled, 0 in DLQs in every pipeline and phase' : `goal missed: ${bad.map((r) => `${r.pipeline}/${r.phase} lost ${r.lost} doubled ${r.doubled} DLQ ${r['in DLQ']}`).join('; ')}`);
 await stack.stop();
