@@ -373,9 +373,11 @@ async function storeRows(phase: Phase, exposure: Exposure, dlq: Record<string, n
     let observed = 0;
     let doubled = 0;
     await mapLimit([...events], 16, async (e) => {
-      const effect = suppressionEffect(await store.get(e.email), e.reason);
+      const state = await store.get(e.email);
+      const effect = suppressionEffect(state, e.reason);
       if (effect.observed) observed++;
       if (effect.doubled) doubled++;
+      if (!effect.observed || effect.doubled) missing.push(`${phase.name} ${pipeline} ${e.email}: ${e.reason} expected, store holds ${JSON.stringify(state?.suppressions.map((x) => x.reason) ?? null)}, counts ${JSON.stringify(state?.counts ?? {})}`);
     });
     rows.push({ pipeline, phase: phase.name, 'events in': events.length, deliveries: events.length * (twice ? 2 : 1), 'effects expected': events.length, 'effects observed': observed, lost: events.length - observed, doubled, 'in DLQ': dlq[pipeline] ?? 0, ...exposure[pipeline] } as Row);
   }
@@ -396,6 +398,7 @@ function syncRow(phase: Phase, exposure: Exposure, dlq: Record<string, number>, 
     const counts = [ses.get(email) ?? 0, ...mailtrapPairs.map((p) => mt.get(`${email}|${p.domain}|${p.stream}`) ?? 0)];
     observed += counts.filter((c) => c > 0).length;
     doubled += counts.filter((c) => c > 1).length;
+    if (counts.some((c) => c !== 1)) missing.push(`${phase.name} sync ${email}: SES list ${counts[0]}, Mailtrap ${counts.slice(1).join('/')}`);
   }
   const expected = phase.sync.length * (1 + mailtrapPairs.length);
   return { pipeline: 'sync', phase: phase.name, 'events in': phase.sync.length, deliveries: phase.sync.length * (twice ? 2 : 1), 'effects expected': expected, 'effects observed': observed, lost: expected - observed, doubled, 'in DLQ': dlq.sync ?? 0, ...exposure.sync } as Row;
@@ -417,6 +420,12 @@ async function inboundRow(phase: Phase, exposure: Exposure, dlq: Record<string, 
     if (message?.status === 'processed') observed++;
     if (invoices.length > 0) observed++;
     if (published.some((n) => n > 0)) observed++;
+    if (message?.status !== 'processed' || invoices.length === 0 || !published.some((n) => n > 0)) {
+      missing.push(
+        `${phase.name} inbound ${m.messageId}: message ${message ? `${message.status} (${message.problems.map((p) => p.code).join(', ') || 'no problems'})` : 'missing'}, ` +
+          `${invoices.length} invoice record(s), ${published.reduce((a, b) => a + b, 0)} invoice.received`,
+      );
+    }
     if (items.length > 1 || (message?.invoiceIds.length ?? 0) > 1) doubled++;
     if (published.some((n) => n > 1)) doubled++;
   });
@@ -425,6 +434,8 @@ async function inboundRow(phase: Phase, exposure: Exposure, dlq: Record<string, 
 }
 
 const deadLetters: string[] = [];
+/** Effects the run expected and did not find, one line each. */
+const missing: string[] = [];
 async function readDlqs(phase?: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const [pipeline, id] of [['ses', 'SesFeedbackDLQ'], ['webhook', 'MailtrapEventsDLQ'], ['inbound', 'InboundMailDLQ'], ['sync', 'SuppressionSyncDLQ']] as const) {
@@ -456,7 +467,7 @@ async function runPhase(name: Phase['name']): Promise<{ rows: Row[]; notes: Reco
   setDieRate(0);
   sesv2.clearFaults();
   mailtrap.clearFaults();
-  const dlq = await readDlqs();
+  const dlq = await readDlqs(name);
   const exposure: Exposure = Object.fromEntries(
     Object.entries(FUNCTIONS).map(([pipeline, fns]) => [
       pipeline,
@@ -498,6 +509,7 @@ const rows = [...baseline.rows, ...faulted.rows].sort((a, b) => a.pipeline.local
 console.table(rows);
 console.table([baseline.notes, faulted.notes]);
 if (deadLetters.length > 0) console.log(`dead letters:\n  ${deadLetters.join('\n  ')}`);
+if (missing.length > 0) console.log(`missing effects:\n  ${missing.join('\n  ')}`);
 const bad = faulted.rows.concat(baseline.rows).filter((r) => r.lost > 0 || r.doubled > 0 || r['in DLQ'] > 0);
 console.log(bad.length === 0 ? 'goal met: 0 lost, 0 doubled, 0 in DLQs in every pipeline and phase' : `goal missed: ${bad.map((r) => `${r.pipeline}/${r.phase} lost ${r.lost} doubled ${r.doubled} DLQ ${r['in DLQ']}`).join('; ')}`);
 await stack.stop();
