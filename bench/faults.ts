@@ -76,6 +76,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dynamoPort = await freePort();
 const proxy = await startFaultProxy({ host: '127.0.0.1', port: dynamoPort });
 const functionErrors: Record<string, number> = {};
+/** Function errors by kind (function, error name, message without addresses), for the faults phase's account. */
+const errorKinds = new Map<string, number>();
 const stack = await startLocalStack({
   httpPort: 0,
   stateFile: null,
@@ -98,7 +100,13 @@ const stack = await startLocalStack({
     SES_IMPORT_THRESHOLD: '100000',
   },
   simulators: { sesRateLimit: { perSecond: 200, burst: 20 }, mailtrapRateLimits: { suppressions: { limit: 500, windowMs: 1000 } } },
-  onFunctionError: (name) => (functionErrors[name] = (functionErrors[name] ?? 0) + 1),
+  onFunctionError: (name, error) => {
+    functionErrors[name] = (functionErrors[name] ?? 0) + 1;
+    // Powertools' full-batch failure carries the records' own errors.
+    const inner = (error as { recordErrors?: unknown[] }).recordErrors?.[0] ?? error;
+    const kind = `${name}: ${(inner as Error)?.name ?? 'Error'} ${String((inner as Error)?.message ?? inner).replace(/\S+@\S+/g, '<address>').replace(/[0-9a-z-]{20,}(:\d+)?/gi, '<id>').slice(0, 70)}`;
+    errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+  },
 });
 const info = stack.info;
 const { sesv2, mailtrap } = stack.simulators;
@@ -508,6 +516,7 @@ const faulted = await runPhase('faults');
 const rows = [...baseline.rows, ...faulted.rows].sort((a, b) => a.pipeline.localeCompare(b.pipeline) || (a.phase === 'baseline' ? -1 : 1));
 console.table(rows);
 console.table([baseline.notes, faulted.notes]);
+console.log(`function errors by kind (both phases):\n  ${[...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${n} x ${k}`).join('\n  ') || 'none'}`);
 if (deadLetters.length > 0) console.log(`dead letters:\n  ${deadLetters.join('\n  ')}`);
 if (missing.length > 0) console.log(`missing effects:\n  ${missing.join('\n  ')}`);
 const bad = faulted.rows.concat(baseline.rows).filter((r) => r.lost > 0 || r.doubled > 0 || r['in DLQ'] > 0);
