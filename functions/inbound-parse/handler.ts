@@ -20,7 +20,8 @@
  *   recognition, so it cannot crash-loop; a store outage outside a recognition, or shorter
  *   than the ~15 s its end is retried for, never counts as a death;
  * - redelivered notification: its message record exists; only invoices whose event is not
- *   out yet are published, nothing is written again.
+ *   out yet are published, nothing is written again; a retry of the delivery that holds an
+ *   invoice's publish lease takes it back at once (the lease names the SQS message).
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -50,7 +51,7 @@ export async function handleInboundRecord(record: SQSRecord, deps: InboundParseD
   const bucket = notification.receipt.action.bucketName;
   if (bucket !== deps.bucket) return toDeadLetters(record, `notification names bucket ${bucket}, not the inbound bucket`, deps);
 
-  const outcome = await processInboundMail(notification, deps);
+  const outcome = await processInboundMail(notification, deps, { id: record.messageId });
   const r = outcome.record;
   if (outcome.kind === 'already-processed') {
     logger.info('inbound message already recorded', { sesMessageId: r.messageId, status: r.status, published: outcome.published });

@@ -10,9 +10,10 @@
  * trigger itself.
  *
  * Failure behaviour: a record that fails (sync table unavailable) is reported as a batch item
- * failure; Lambda retries from it (bisecting the batch), and after maximumRetryAttempts sends
- * the batch's stream coordinates to the sync DLQ (onFailure destination) for a person to
- * replay. A record that is not a store item (no `pk`) is skipped with a warning.
+ * failure; Lambda retries from it (bisecting the batch) until it is queued or an hour old
+ * (maximumRecordAgeInSeconds), then sends the batch's stream coordinates to the sync DLQ
+ * (onFailure destination) for a person to replay. A record that is not a store item (no `pk`)
+ * is skipped with a warning.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';

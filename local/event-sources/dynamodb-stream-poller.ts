@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { DieAfterSuccess } from './die-after-success.ts';
 
 export interface StreamPollerOptions {
   name: string;
@@ -82,6 +83,8 @@ export class DynamoDbStreamPoller {
   /** Batches handed to the function, and batches given up on (for tests and `local info`). */
   invocations = 0;
   discarded = 0;
+  /** Injected "died after its writes" faults (off unless a bench or test sets a rate). */
+  readonly dieAfterSuccess = new DieAfterSuccess();
 
   constructor(private readonly o: StreamPollerOptions) {}
 
@@ -209,6 +212,10 @@ export class DynamoDbStreamPoller {
     this.invocations++;
     try {
       const result = (await this.o.invoke({ Records: batch })) as DynamoDBBatchResponse | undefined;
+      if (this.dieAfterSuccess.strikes(batch.map((r) => String(r.dynamodb?.SequenceNumber)))) {
+        this.o.onError(new Error(`${this.o.name}: died after its writes (injected fault)`));
+        return 0;
+      }
       if (!this.o.reportBatchItemFailures) return -1;
       const failures = (result?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
       if (failures.length === 0) return -1;

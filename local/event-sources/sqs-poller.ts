@@ -16,6 +16,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DieAfterSuccess } from './die-after-success.ts';
 
 export interface SqsPollerOptions {
   name: string;
@@ -82,6 +83,8 @@ export class SqsPoller {
   private abort = new AbortController();
   /** Batches handed to the function, for `mailbridge local info` and tests. */
   invocations = 0;
+  /** Injected "died after its writes" faults (off unless a bench or test sets a rate). */
+  readonly dieAfterSuccess = new DieAfterSuccess();
 
   constructor(private readonly o: SqsPollerOptions) {}
 
@@ -127,6 +130,7 @@ export class SqsPoller {
     try {
       const result = (await this.o.invoke(event)) as SQSBatchResponse | undefined;
       failed = new Set(this.o.reportBatchItemFailures ? (result?.batchItemFailures ?? []).map((f) => f.itemIdentifier) : []);
+      if (this.dieAfterSuccess.strikes(event.Records.map((r) => r.messageId))) failed = new Set(event.Records.map((r) => r.messageId));
     } catch (error) {
       // A function error fails the whole batch, as in Lambda.
       this.o.onError(error);

@@ -20,7 +20,7 @@ export class InvoiceIdError extends Error {
   override name = 'InvoiceIdError';
 }
 
-const KEY_FIELDS = ['pk', 'sk', 'kind', 'listSk', 'publishLeaseUntil'] as const;
+const KEY_FIELDS = ['pk', 'sk', 'kind', 'listSk', 'publishLeaseUntil', 'publishLeaseHolder'] as const;
 
 function invoiceKey(invoiceId: string): { pk: string; sk: string } {
   const at = invoiceId.lastIndexOf(':');
@@ -159,15 +159,20 @@ export class DynamoInboundStore implements InboundStore {
     return out.Item ? strip<InvoiceRecord>(out.Item) : undefined;
   }
 
-  async claimPublish(invoiceId: string, now: Date, leaseMs: number): Promise<boolean> {
+  async claimPublish(invoiceId: string, now: Date, leaseMs: number, holder?: string): Promise<boolean> {
+    const free = 'attribute_not_exists(publishLeaseUntil) OR publishLeaseUntil < :now';
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: invoiceKey(invoiceId),
-          UpdateExpression: 'SET publishLeaseUntil = :until',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(publishedAt) AND (attribute_not_exists(publishLeaseUntil) OR publishLeaseUntil < :now)',
-          ExpressionAttributeValues: { ':until': new Date(now.getTime() + leaseMs).toISOString(), ':now': now.toISOString() },
+          UpdateExpression: holder === undefined ? 'SET publishLeaseUntil = :until REMOVE publishLeaseHolder' : 'SET publishLeaseUntil = :until, publishLeaseHolder = :holder',
+          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(publishedAt) AND (${holder === undefined ? free : `${free} OR publishLeaseHolder = :holder`})`,
+          ExpressionAttributeValues: {
+            ':until': new Date(now.getTime() + leaseMs).toISOString(),
+            ':now': now.toISOString(),
+            ...(holder === undefined ? {} : { ':holder': holder }),
+          },
         }),
       );
       return true;
@@ -182,7 +187,7 @@ export class DynamoInboundStore implements InboundStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: invoiceKey(invoiceId),
-        UpdateExpression: 'SET publishedAt = :at REMOVE publishLeaseUntil',
+        UpdateExpression: 'SET publishedAt = :at REMOVE publishLeaseUntil, publishLeaseHolder',
         ExpressionAttributeValues: { ':at': at },
       }),
     );

@@ -48,6 +48,15 @@ function verdictPolicyFrom(c: { INBOUND_QUARANTINE_ON_VIRUS: string; INBOUND_QUA
   };
 }
 
+/**
+ * How long a delivery holds the right to publish an invoice's event. Longer than the function
+ * timeout, so a live worker never loses its lease; shorter than the inbound queue's visibility
+ * timeout, so the retry of a delivery that failed holding it (its claim's answer lost in a store
+ * outage, or the publish failing) finds it expired instead of waiting into the DLQ
+ * (test/unit/inbound/publish-lease.test.ts; bench:faults, "Fault figures").
+ */
+export const PUBLISH_LEASE_MS = 5 * 60 * 1000;
+
 export function inboundDepsFromEnv(env: NodeJS.ProcessEnv = process.env): InboundFunctionDeps {
   const c = readConfig(inboundShape, env);
   return {
@@ -60,8 +69,7 @@ export function inboundDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Inboun
     verdictPolicy: verdictPolicyFrom(c),
     parse: { maxCandidateBytes: c.INBOUND_MAX_CANDIDATE_BYTES },
     maxCrashedAttempts: c.INBOUND_MAX_CRASHED_ATTEMPTS,
-    // Longer than the function timeout, so a live worker never loses its lease.
-    publishLeaseMs: 5 * 60 * 1000,
+    publishLeaseMs: PUBLISH_LEASE_MS,
     now: () => new Date(),
   };
 }

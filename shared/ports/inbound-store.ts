@@ -33,8 +33,10 @@ export interface InboundStore {
   /**
    * Takes the right to publish the invoice's event: true unless it was published already or
    * another worker holds an unexpired lease (a concurrent delivery of the same message).
+   * `holder` names the delivery (the SQS message): its own retry takes its lease back at once,
+   * even when the answer to its first claim was lost.
    */
-  claimPublish(invoiceId: string, now: Date, leaseMs: number): Promise<boolean>;
+  claimPublish(invoiceId: string, now: Date, leaseMs: number, holder?: string): Promise<boolean>;
   markPublished(invoiceId: string, at: string): Promise<void>;
   listInvoices(limit: number): Promise<InvoiceRecord[]>;
 }

@@ -11,7 +11,10 @@
  *   message, so a re-run after a partial failure rewrites the same items;
  * - an invoice's event is published by whoever holds its publish lease, and `publishedAt`
  *   stops any later attempt. The window between publish and `publishedAt` makes delivery
- *   at-least-once in a crash; the event's `invoiceId` lets consumers dedupe.
+ *   at-least-once in a crash; the event's `invoiceId` lets consumers dedupe. The lease is
+ *   held by the delivery (`delivery.id`, the SQS message id): its retry takes it back at once
+ *   after a failure that left it held (a claim whose answer was lost, a refused publish or
+ *   `publishedAt`), instead of waiting out the lease.
  *
  * Bounded: every string of the records is bounded (shared/domain/inbound-bounds.ts); a write
  * refused for its size anyway is a content problem: the record is trimmed further and written
@@ -99,13 +102,18 @@ function recognitionGuard(messageId: string, deps: InboundDeps): RecognitionGuar
   };
 }
 
-export async function processInboundMail(n: SesReceivedNotification, deps: InboundDeps): Promise<InboundOutcome> {
-  const existing = await deps.store.getMessage(n.mail.messageId);
-  if (existing) return { kind: 'already-processed', record: existing, published: await publishPending(existing, n.receipt.action.bucketName, deps) };
-  return processOnce(n, deps);
+/** Which delivery this is (the SQS message id: the same on each of its retries). */
+export interface DeliveryRef {
+  id: string;
 }
 
-async function processOnce(n: SesReceivedNotification, deps: InboundDeps): Promise<InboundOutcome> {
+export async function processInboundMail(n: SesReceivedNotification, deps: InboundDeps, delivery?: DeliveryRef): Promise<InboundOutcome> {
+  const existing = await deps.store.getMessage(n.mail.messageId);
+  if (existing) return { kind: 'already-processed', record: existing, published: await publishPending(existing, n.receipt.action.bucketName, deps, delivery) };
+  return processOnce(n, deps, delivery);
+}
+
+async function processOnce(n: SesReceivedNotification, deps: InboundDeps, delivery: DeliveryRef | undefined): Promise<InboundOutcome> {
   const messageId = n.mail.messageId;
 
   const location = { bucket: n.receipt.action.bucketName, key: n.receipt.action.objectKey };
@@ -202,7 +210,7 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps): Promi
     const winner = await deps.store.getMessage(messageId);
     if (winner) record = winner;
   }
-  return { kind: 'recorded', record, published: await publishPending(record, location.bucket, deps) };
+  return { kind: 'recorded', record, published: await publishPending(record, location.bucket, deps, delivery) };
 }
 
 /** The record with its lists cut to their bare minimum and a `record-too-large` problem. */
@@ -235,12 +243,12 @@ function trimmedInvoice(record: InvoiceRecord): InvoiceRecord {
 }
 
 /** Publishes every invoice of the message whose event is not out yet; resolves with how many it published. */
-async function publishPending(record: InboundMessageRecord, bucket: string, deps: InboundDeps): Promise<number> {
+async function publishPending(record: InboundMessageRecord, bucket: string, deps: InboundDeps, delivery: DeliveryRef | undefined): Promise<number> {
   let published = 0;
   for (const id of record.invoiceIds) {
     const invoice = await deps.store.getInvoice(id);
     if (!invoice || invoice.publishedAt) continue;
-    if (await deps.store.claimPublish(id, deps.now(), deps.publishLeaseMs)) {
+    if (await deps.store.claimPublish(id, deps.now(), deps.publishLeaseMs, delivery?.id)) {
       await deps.events.publish(toEvent(invoice, bucket));
       await deps.store.markPublished(id, deps.now().toISOString());
       published++;

@@ -15,6 +15,8 @@ import { makeSuppressionChangesHandler } from '../../functions/suppression-chang
 import { toItem } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { applyManualSuppression, type AddressState } from '../../shared/domain/suppression-policy.ts';
 import { DynamoDbStreamPoller } from '../../local/event-sources/dynamodb-stream-poller.ts';
+import { join } from 'node:path';
+import { loadServiceConfig } from '../../local/serverless-config.ts';
 
 const STREAM = 'arn:aws:dynamodb:eu-west-1:000000000000:table/suppressions/stream/1';
 
@@ -110,5 +112,57 @@ describe('sync queueing: a stream batch with a change that cannot be queued', ()
     expect(attemptsOnPoison.length).toBeGreaterThanOrEqual(3);
     expect(poller.discarded).toBe(1);
     expect(errors.some((e) => String(e).includes('giving up on 1 stream record(s) after 2 retries'))).toBe(true);
+  });
+
+  it('with the mapping of serverless.yml, waits out a sync table outage longer than ten retries: queued, nothing in the DLQ', async () => {
+    // Prepare: the suppression-changes mapping as deployed; the sync table refuses the first 12
+    // writes, one more than the first try and ten retries (bench:faults: a 30 s DynamoDB outage
+    // spent a budget of 10 retries and left an opt-out that never reached the providers).
+    const config = loadServiceConfig(join(import.meta.dirname, '..', '..', 'serverless.yml'), { stage: 'test', region: 'eu-west-1' });
+    const mapping = config.functions['suppression-changes']?.events?.find((e) => 'stream' in e) as { stream: Record<string, unknown> } | undefined;
+    expect(mapping).toBeDefined();
+    const spec = mapping?.stream ?? {};
+    let refusals = 12;
+    const queued: string[] = [];
+    const dlq: unknown[] = [];
+    const handler = makeSuppressionChangesHandler(() => ({
+      config: { mailtrapDomains: [], mailtrapStreams: ['transactional'], sesContactList: undefined },
+      now: () => '2026-01-01T00:00:01.000Z',
+      sync: {
+        markPending: async (email) => {
+          if (refusals-- > 0) throw new Error('sync table unavailable');
+          queued.push(email);
+        },
+      },
+    }));
+    const poller = new DynamoDbStreamPoller({
+      name: 'suppression-changes',
+      client: fakeStream([insert('outage@example.org', 100)]),
+      streamArn: STREAM,
+      region: 'eu-west-1',
+      batchSize: Number(spec.batchSize ?? 100),
+      startingPosition: 'TRIM_HORIZON',
+      reportBatchItemFailures: spec.functionResponseType === 'ReportBatchItemFailures',
+      bisectOnError: spec.bisectBatchOnFunctionError === true,
+      maximumRetryAttempts: spec.maximumRetryAttempts === undefined ? undefined : Number(spec.maximumRetryAttempts),
+      onFailure: {
+        sqs: { send: async (c: { input: { MessageBody?: string } }) => void dlq.push(JSON.parse(c.input.MessageBody ?? '{}')) } as unknown as SQSClient,
+        queueUrl: 'https://sqs.local/sync-dlq',
+        functionArn: 'arn:aws:lambda:eu-west-1:000000000000:function:suppression-changes',
+      },
+      invoke: (event) => handler(event, { getRemainingTimeInMillis: () => 30_000 } as Context),
+      onError: () => undefined,
+      pollIntervalMs: 1,
+      retryDelayMs: 1,
+      discoveryMs: 5,
+    });
+    // Act
+    poller.start();
+    for (let i = 0; i < 4000 && poller.discarded === 0 && queued.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await poller.stop();
+    // Assess
+    expect(poller.discarded).toBe(0);
+    expect(dlq).toHaveLength(0);
+    expect(queued).toContain('outage@example.org');
   });
 });

@@ -135,6 +135,21 @@ describe('inbound pipeline: records and events', () => {
     expect(store.messages.get('msg-sns')).toMatchObject({ status: 'processed', problems: [] });
   });
 
+  it('a retry of the delivery that failed holding the publish lease takes it back at once; another delivery waits', async () => {
+    // Prepare: delivery sqs-1 records the mail, takes the lease, then SNS fails.
+    const { deps, objects, events } = memoryDeps();
+    objects.put(BUCKET, 'inbound/msg-held', await ublMail());
+    events.failNext = true;
+    await expect(processInboundMail(notification('msg-held'), deps, { id: 'sqs-1' })).rejects.toThrow('SNS unavailable');
+
+    // Act / Assess: the duplicate notification (another SQS message) meets the live lease; the
+    // retry of sqs-1, within the lease, publishes; nothing is published twice afterwards.
+    await expect(processInboundMail(notification('msg-held'), deps, { id: 'sqs-2' })).rejects.toThrow(PublishInProgressError);
+    await expect(processInboundMail(notification('msg-held'), deps, { id: 'sqs-1' })).resolves.toMatchObject({ kind: 'already-processed', published: 1 });
+    await expect(processInboundMail(notification('msg-held'), deps, { id: 'sqs-2' })).resolves.toMatchObject({ kind: 'already-processed', published: 0 });
+    expect(events.published.map((e) => e.invoiceId)).toEqual(['msg-held:1']);
+  });
+
   it('flags the same invoice arriving in another message as a duplicate, by seller + number and by sha256', async () => {
     const { deps, objects, store, events } = memoryDeps();
     objects.put(BUCKET, 'inbound/msg-a', await ublMail());
