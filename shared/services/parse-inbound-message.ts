@@ -183,6 +183,22 @@ async function writeTo(target: PassThrough, chunk: Buffer, stop: Promise<unknown
   ]);
 }
 
+/** How long an attachment may give no data, once the parser failed, before it is taken as cut off. */
+export const PARSER_STALL_MS = 2_000;
+const STALL_TICK_MS = 250;
+
+/** The attachment `walk` is reading: how far, and whether it is waiting for data (not for the sink). */
+interface WatchedContent {
+  content: Readable;
+  progress: number;
+  seen: number;
+  idleTicks: number;
+  waiting: boolean;
+}
+interface AttachmentWatch {
+  current?: WatchedContent | undefined;
+}
+
 const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 class MessageWalk {
@@ -212,6 +228,28 @@ class MessageWalk {
     parser.on('headers', (h: Headers) => {
       headers = h;
     });
+    // mailparser reports mailsplit's refusals (too many parts, header block too large) on the
+    // parser and stops; the attachment being read then either still ends (its data was split
+    // before the refusal) or never does. Reading the latter would wait until the function's
+    // timeout, so once the parser failed, an attachment that gives no data for
+    // PARSER_STALL_MS while we wait for it is ended with the parser's error.
+    const watch: AttachmentWatch = {};
+    let watchdog: NodeJS.Timeout | undefined;
+    parser.on('error', (error: unknown) => {
+      if (watchdog) return;
+      const reason = error instanceof Error ? error : new Error(String(error));
+      watchdog = setInterval(() => {
+        const current = watch.current;
+        if (!current || current.content.destroyed || current.content.readableEnded) return;
+        if (!current.waiting || current.progress !== current.seen) {
+          current.seen = current.progress;
+          current.idleTicks = 0;
+          return;
+        }
+        current.idleTicks += 1;
+        if (current.idleTicks * STALL_TICK_MS >= PARSER_STALL_MS) current.content.destroy(reason);
+      }, STALL_TICK_MS);
+    });
     input.on('error', (error) => {
       sourceError = error;
       parser.destroy(new SourceReadError(`reading the message failed: ${describeError(error)}`));
@@ -220,9 +258,11 @@ class MessageWalk {
     try {
       for await (const data of parser as AsyncIterable<AttachmentStream | MessageText>) {
         if (data.type !== 'attachment') continue;
+        watch.current = { content: data.content as unknown as Readable, progress: 0, seen: 0, idleTicks: 0, waiting: true };
         try {
-          await this.attachment(data, depth);
+          await this.attachment(data, depth, watch.current);
         } finally {
+          watch.current = undefined;
           data.release();
         }
       }
@@ -239,6 +279,8 @@ class MessageWalk {
         message: `${depth > 0 ? 'forwarded message' : 'message'}: MIME parsing stopped: ${describeError(error)}`,
         ...(parentIndex === undefined ? {} : { attachment: parentIndex }),
       });
+    } finally {
+      if (watchdog) clearInterval(watchdog);
     }
     return headers;
   }
@@ -247,7 +289,7 @@ class MessageWalk {
     await this.recognising;
   }
 
-  private async attachment(data: AttachmentStream, depth: number): Promise<void> {
+  private async attachment(data: AttachmentStream, depth: number, watched: WatchedContent): Promise<void> {
     const index = ++this.counter;
     const contentType = boundText((data.contentType || 'application/octet-stream').toLowerCase(), RECORD_LIMITS.contentTypeChars);
     const filename = boundText(data.filename?.trim() || defaultFilename(contentType, index), RECORD_LIMITS.filenameChars);
@@ -302,6 +344,8 @@ class MessageWalk {
     };
 
     for await (const raw of data.content as unknown as AsyncIterable<Buffer | string>) {
+      watched.waiting = false;
+      watched.progress += 1;
       const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
       size += chunk.length;
       if (toSink && stored && !(await writeTo(toSink, chunk, stored))) {
@@ -318,7 +362,9 @@ class MessageWalk {
       } else if (candidate) {
         keep(chunk);
       }
+      watched.waiting = true;
     }
+    watched.waiting = false;
     if (candidate === null) decide();
     nestedInput?.end();
 
