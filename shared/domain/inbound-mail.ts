@@ -64,17 +64,23 @@ const normaliseToken = (value: string): string =>
     .toUpperCase()
     .replace(/[^\p{L}\p{N}]+/gu, '');
 
+/** A seller by VAT id, else by normalised name; null when neither is known well enough. */
+export function sellerKey(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): string | null {
+  const seller = invoice.sellerVatId ? `vat:${normaliseToken(invoice.sellerVatId)}` : invoice.sellerName ? `name:${normaliseToken(invoice.sellerName)}` : null;
+  return seller && seller.length > 4 ? boundKey(seller) : null;
+}
+
 /**
- * The keys under which an invoice claims to be "first seen". Two invoices sharing any key are
- * the same invoice: same seller (VAT id, else name) and number, or the same attachment bytes.
- * A guessed (pdf-text) number alone is too weak to dedupe on, so pdf-text needs a seller too.
+ * The identity an invoice is claimed under: `seller#<seller>#<number>` (the same invoice from
+ * one seller, whatever the document's bytes), else `sha256#<attachment hash>` (a guessed
+ * pdf-text number alone is too weak to dedupe on, so without a seller only the same bytes
+ * count). Same bytes always read as the same seller + number, so they meet under one identity.
  */
-export function invoiceIdentityKeys(invoice: Pick<RecognisedInvoice, 'invoiceNumber' | 'sellerVatId' | 'sellerName'>, attachmentSha256: string): string[] {
-  const keys = [`sha256#${attachmentSha256}`];
+export function invoiceIdentityKey(invoice: Pick<RecognisedInvoice, 'invoiceNumber' | 'sellerVatId' | 'sellerName'>, attachmentSha256: string): string {
   const seller = invoice.sellerVatId ? `vat:${normaliseToken(invoice.sellerVatId)}` : invoice.sellerName ? `name:${normaliseToken(invoice.sellerName)}` : null;
   const number = invoice.invoiceNumber ? normaliseToken(invoice.invoiceNumber) : '';
-  if (seller && seller.length > 4 && number.length > 0) keys.unshift(`seller#${boundKey(`${seller}#${number}`)}`);
-  return keys;
+  if (seller && seller.length > 4 && number.length > 0) return `seller#${boundKey(`${seller}#${number}`)}`;
+  return `sha256#${attachmentSha256}`;
 }
 
 /** Stable id of the n-th (0-based) invoice found in a message. */

@@ -22,9 +22,12 @@
  * being recognised. Outages outside that bracket (reading, claims, records, events) never
  * count, and its end is retried for ~15 s so a short store outage does not count either.
  */
-import { decideVerdicts, type VerdictPolicyConfig } from '../domain/inbound-verdicts.ts';
-import { invoiceId, invoiceIdentityKeys, messageStatus } from '../domain/inbound-mail.ts';
+import { decideVerdicts, type ReceiptVerdicts, type VerdictPolicyConfig } from '../domain/inbound-verdicts.ts';
+import { invoiceId, invoiceIdentityKey, messageStatus, sellerKey } from '../domain/inbound-mail.ts';
 import { boundNullable, boundProblems, RECORD_LIMITS } from '../domain/inbound-bounds.ts';
+import { addressOf, authenticateSender, type Sender } from '../domain/sender-authentication.ts';
+import { changedStandings, deriveStanding, paymentFields, withEntry, type ClaimEntry, type Standing } from '../domain/invoice-standing.ts';
+import { checkBankAccount, intrinsicWarnings, withConflicts, type BankAccountChangedWarning } from '../domain/invoice-warnings.ts';
 import type { AttachmentSink } from '../ports/attachment-sink.ts';
 import { RecordTooLargeError, type InboundStore } from '../ports/inbound-store.ts';
 import type { InvoiceEvents } from '../ports/invoice-events.ts';
@@ -66,11 +69,89 @@ export interface InboundDeps {
 
 export type InboundOutcome = { kind: 'already-processed' | 'recorded'; record: InboundMessageRecord; published: number };
 
-/** "Name <a@b>" or "a@b" -> a@b, as SES writes commonHeaders.from. */
-function addressOf(value: string | undefined): string | null {
-  if (!value) return null;
-  const angle = /<([^<>\s]+@[^<>\s]+)>/.exec(value);
-  return angle?.[1] ?? (value.includes('@') ? value.trim() : null);
+export class ClaimContentionError extends Error {
+  override name = 'ClaimContentionError';
+}
+
+/**
+ * The sender from the parsed message (its From headers, SES's Authentication-Results on top of
+ * it) or, when not a byte was parsed (virus quarantine), from SES's notification.
+ */
+function senderOf(n: SesReceivedNotification, parsed: ParsedMessage | undefined, verdicts: ReceiptVerdicts): Sender {
+  const fromAddresses = parsed ? parsed.fromAddresses : (n.mail.commonHeaders?.from ?? []).map(addressOf).filter((a): a is string => a !== null);
+  const notificationAuthResults = n.mail.headers?.find((h) => h.name.toLowerCase() === 'authentication-results')?.value ?? null;
+  const { address, domain, authenticated } = authenticateSender({
+    fromAddresses: fromAddresses.map((a) => a.slice(0, RECORD_LIMITS.headerChars)),
+    verdicts,
+    authenticationResults: parsed ? parsed.authenticationResults : notificationAuthResults?.slice(0, RECORD_LIMITS.authenticationResultsChars),
+  });
+  return { address: boundNullable(address, RECORD_LIMITS.headerChars), domain: boundNullable(domain, RECORD_LIMITS.headerChars), authenticated };
+}
+
+const CLAIM_ATTEMPTS = 25;
+
+/**
+ * Adds the invoice to its identity's claim (and, when authenticated, its IBAN to the seller's
+ * history) with conditional writes, deciding again after every lost race, so concurrent
+ * arrivals of one identity each see the others. A redelivery finds its entry already there
+ * and writes nothing.
+ */
+async function claimStanding(
+  deps: InboundDeps,
+  input: { identityKey: string; sellerKey: string | null; entry: ClaimEntry; iban: string | null },
+): Promise<{ standing: Standing; version: number; bank: BankAccountChangedWarning | null }> {
+  const { entry } = input;
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const claim = await deps.store.readClaim(input.identityKey);
+    const seller = input.sellerKey ? await deps.store.readSellerIbans(input.sellerKey) : null;
+    const bank = checkBankAccount(seller?.ibans ?? [], { invoiceId: entry.invoiceId, iban: input.iban, authenticated: entry.authenticated });
+    const entries = withEntry(claim.entries, entry);
+    const claimChanged = JSON.stringify(entries) !== JSON.stringify(claim.entries);
+    const sellerChanged = seller !== null && bank.history.length !== seller.ibans.length;
+    let version = claim.version;
+    if (claimChanged || sellerChanged) {
+      const written = await deps.store.writeClaim(
+        { identityKey: input.identityKey, entries, expectedVersion: claim.version },
+        seller && input.sellerKey && sellerChanged ? { sellerKey: input.sellerKey, ibans: bank.history, expectedVersion: seller.version } : undefined,
+      );
+      if (!written) continue;
+      version = claim.version + 1;
+    }
+    return { standing: deriveStanding(entries, entry.invoiceId), version, bank: bank.warning };
+  }
+  throw new ClaimContentionError(`identity ${input.identityKey}: ${CLAIM_ATTEMPTS} concurrent writers in a row; retried later`);
+}
+
+/**
+ * Brings the records of one identity up to its claim after `invoiceIds` were recorded: each
+ * invoice's own record (a later arrival may have changed its standing before the record
+ * existed), and the earlier records whose standing the invoice changed (the genuine invoice
+ * arriving after a forged one makes it the duplicate, a conflict names both). Every update
+ * is conditional on the claim version, so a stale writer never undoes a newer one; runs on
+ * every delivery of the message (idempotent).
+ */
+async function settleStandings(invoiceIds: readonly string[], deps: InboundDeps): Promise<void> {
+  for (const id of invoiceIds) {
+    const record = await deps.store.getInvoice(id);
+    if (!record?.identityKey) continue;
+    const claim = await deps.store.readClaim(record.identityKey);
+    if (!claim.entries.some((e) => e.invoiceId === id)) continue;
+    if ((record.standingVersion ?? 0) < claim.version) {
+      const standing = deriveStanding(claim.entries, id);
+      await deps.store.updateStanding(id, { duplicateOf: standing.duplicateOf, warnings: withConflicts(record.warnings ?? [], standing.conflicts), version: claim.version });
+    }
+    const before = claim.entries.filter((e) => e.invoiceId !== id);
+    for (const changed of changedStandings(before, claim.entries, id)) {
+      const other = await deps.store.getInvoice(changed.invoiceId);
+      // Missing: not recorded yet; its own settle will read this claim version.
+      if (!other || (other.standingVersion ?? 0) >= claim.version) continue;
+      await deps.store.updateStanding(changed.invoiceId, {
+        duplicateOf: changed.standing.duplicateOf,
+        warnings: withConflicts(other.warnings ?? [], changed.standing.conflicts),
+        version: claim.version,
+      });
+    }
+  }
 }
 
 const MESSAGE_FAILURES = new Set(['message-empty', 'message-missing', 'mime-malformed']);
@@ -101,7 +182,10 @@ function recognitionGuard(messageId: string, deps: InboundDeps): RecognitionGuar
 
 export async function processInboundMail(n: SesReceivedNotification, deps: InboundDeps): Promise<InboundOutcome> {
   const existing = await deps.store.getMessage(n.mail.messageId);
-  if (existing) return { kind: 'already-processed', record: existing, published: await publishPending(existing, n.receipt.action.bucketName, deps) };
+  if (existing) {
+    await settleStandings(existing.invoiceIds, deps);
+    return { kind: 'already-processed', record: existing, published: await publishPending(existing, n.receipt.action.bucketName, deps) };
+  }
   return processOnce(n, deps);
 }
 
@@ -141,12 +225,20 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps): Promi
     });
     invoices = invoices.slice(0, RECORD_LIMITS.invoicesPerMessage);
   }
+  const sender = senderOf(n, parsed, verdicts);
   const invoiceRecords: InvoiceRecord[] = [];
   for (const [i, invoice] of invoices.entries()) {
     const attachment = parsed?.attachments.find((a) => a.index === invoice.attachmentIndex);
     if (!attachment) continue;
     const id = invoiceId(messageId, i);
-    const duplicateOf = await deps.store.claimIdentity(id, invoiceIdentityKeys(invoice, attachment.sha256));
+    const identityKey = invoiceIdentityKey(invoice, attachment.sha256);
+    const claimed = await claimStanding(deps, {
+      identityKey,
+      sellerKey: sellerKey(invoice),
+      iban: invoice.iban,
+      entry: { invoiceId: id, receivedAt, authenticated: sender.authenticated, sha256: attachment.sha256, payment: paymentFields(invoice) },
+    });
+    const warnings = withConflicts(intrinsicWarnings({ sender, recognition: invoice.warnings, bank: claimed.bank }), claimed.standing.conflicts);
     invoiceRecords.push({
       ...pickInvoiceFields(invoice),
       invoiceId: id,
@@ -156,7 +248,11 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps): Promi
       sourceAttachmentKey: attachment.key,
       sourceAttachmentSha256: attachment.sha256,
       sourceFilename: attachment.filename,
-      duplicateOf,
+      duplicateOf: claimed.standing.duplicateOf,
+      sender,
+      warnings,
+      identityKey,
+      standingVersion: claimed.version,
     });
   }
 
@@ -167,6 +263,7 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps): Promi
     messageId,
     internetMessageId: parsed?.messageId ?? boundNullable(headers?.messageId, RECORD_LIMITS.headerChars),
     from: parsed?.from ?? boundNullable(addressOf(headers?.from?.[0]), RECORD_LIMITS.headerChars),
+    sender,
     subject: parsed?.subject ?? boundNullable(headers?.subject, RECORD_LIMITS.subjectChars),
     receivedAt,
     source: location,
@@ -202,6 +299,7 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps): Promi
     const winner = await deps.store.getMessage(messageId);
     if (winner) record = winner;
   }
+  await settleStandings(record.invoiceIds, deps);
   return { kind: 'recorded', record, published: await publishPending(record, location.bucket, deps) };
 }
 
@@ -262,5 +360,7 @@ export function toEvent(record: InvoiceRecord, bucket: string): InvoiceReceivedE
     invoice: pickInvoiceFields(record),
     source: { bucket, attachmentKey: record.sourceAttachmentKey, sha256: record.sourceAttachmentSha256, filename: record.sourceFilename },
     duplicateOf: record.duplicateOf,
+    sender: record.sender,
+    warnings: record.warnings ?? [],
   };
 }
