@@ -80,9 +80,10 @@ export function parseAuthenticationResults(value: string): { authservId: string;
   return { authservId, results };
 }
 
-const domainOf = (address: string): string | null => {
+/** The domain of `local@domain` (or of an RFC 8601 `header.i=@domain`, when `bareAllowed`). */
+const domainOf = (address: string, bareAllowed = false): string | null => {
   const at = address.lastIndexOf('@');
-  const domain = at > 0 ? address.slice(at + 1).trim().toLowerCase().replace(/\.$/, '') : '';
+  const domain = at > 0 || (bareAllowed && at === 0) ? address.slice(at + 1).trim().toLowerCase().replace(/\.$/, '') : '';
   return domain.length > 0 ? domain : null;
 };
 
@@ -96,7 +97,7 @@ export function sesDkimPassDomains(authenticationResults: string | null | undefi
   const domains = new Set<string>();
   for (const r of parsed.results) {
     if (r.method !== 'dkim' || r.result !== 'pass') continue;
-    const d = r.properties['header.d'] ?? (r.properties['header.i'] ? domainOf(r.properties['header.i']) : null);
+    const d = r.properties['header.d'] ?? (r.properties['header.i'] ? domainOf(r.properties['header.i'], true) : null);
     if (d) domains.add(d.toLowerCase().replace(/\.$/, ''));
   }
   return [...domains];
