@@ -180,7 +180,7 @@ describe('inbound mail: SES receipt -> S3 + SNS -> SQS -> inbound-parse', () => 
       source: { bucket, attachmentKey: pdfKey, sha256: sha256(facturXPdf), filename: 'Rechnung FX-2024-0815.pdf' },
       duplicateOf: null,
     });
-    expect(seenAttributes.get(invoiceId)).toEqual({ type: 'invoice.received', format: 'factur-x', duplicate: 'false' });
+    expect(seenAttributes.get(invoiceId)).toEqual({ type: 'invoice.received', format: 'factur-x', duplicate: 'false', warnings: '["none"]' });
 
     // And `mailbridge invoices list --json` shows it.
     const listed = cli(['invoices', 'list', '--json', '--limit', '50']);

@@ -1,0 +1,271 @@
+/**
+ * Invoice fraud by e-mail, through the local stack: a forged invoice (another domain, not
+ * authenticated, the real supplier's VAT id and invoice number, another IBAN) and the genuine
+ * one, in both orders and at once, delivered as SES does (`mailbridge simulate inbound` with
+ * From and verdicts). The genuine invoice must end with the same clean standing whatever the
+ * order; the forged one with the warnings that make accounting hold it.
+ *
+ * Every assertion first waits for the state it asserts (records are written, then settled,
+ * then published; an earlier record is settled again when a later one arrives).
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { deliverInbound } from '../../bin/commands/simulate-inbound.ts';
+import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
+import type { InvoiceReceivedEvent, InvoiceRecord } from '../../shared/schemas/inbound-records.ts';
+import { EXPECTED, renderSampleInvoice, SAMPLE_INVOICE } from '../fixtures/invoices/sample-e-invoice.ts';
+import { buildMail } from '../fixtures/inbound/mime.ts';
+import { cli, clients, localInfo, queue, queueIdle, waitFor } from './helpers.ts';
+
+const c = clients();
+const info = localInfo();
+const target = { info, s3: c.s3, sns: c.sns };
+const store = new DynamoInboundStore(c.documents, info.tables.InboundTable?.name ?? 'missing');
+const invoiceTopicArn = info.topics.InvoiceEventsTopic?.arn ?? 'missing';
+const runTag = randomUUID().slice(0, 8);
+const dir = mkdtempSync(join(tmpdir(), 'mailbridge-trust-'));
+
+const GENUINE_FROM = 'billing@beispiel-software.example';
+const FORGED_FROM = 'Beispiel Software GmbH <rechnung@beispiel-softvvare.example>';
+const FORGED_IBAN = 'GB33BUKB20201555555555';
+
+/** The sample invoice for a seller and number of this run's own (no other test shares its claims or IBAN history). */
+function invoiceOf(vatId: string, invoiceNumber: string, iban: string) {
+  const invoice = structuredClone(SAMPLE_INVOICE);
+  const ubl = invoice['ubl:Invoice'];
+  ubl['cbc:ID'] = invoiceNumber;
+  ubl['cac:AccountingSupplierParty']['cac:Party']['cac:PartyTaxScheme'] = [{ 'cbc:CompanyID': vatId, 'cac:TaxScheme': { 'cbc:ID': 'VAT' } }];
+  ubl['cac:PaymentMeans'] = [{ 'cbc:PaymentMeansCode': '58', 'cac:PayeeFinancialAccount': { 'cbc:ID': iban } }];
+  return invoice;
+}
+
+const uniqueVat = () => `DE${randomInt(100_000_000, 999_999_999)}`;
+
+async function xrechnungMail(vatId: string, invoiceNumber: string, iban: string, tag: string): Promise<string> {
+  const xml = await renderSampleInvoice('XRECHNUNG-UBL', invoiceOf(vatId, invoiceNumber, iban));
+  return buildMail({ subject: `Rechnung ${invoiceNumber}`, messageId: `<${tag}-${runTag}@beispiel-software.example>`, parts: [{ contentType: 'application/xml', filename: 'rechnung.xml', body: xml }] });
+}
+
+/** The genuine supplier's mail: its own domain, DMARC PASS (the simulator's defaults). */
+async function deliverGenuine(vatId: string, invoiceNumber: string): Promise<string> {
+  const { messageId } = await deliverInbound(target, { message: Buffer.from(await xrechnungMail(vatId, invoiceNumber, EXPECTED.iban, `genuine-${invoiceNumber}`)) });
+  return `${messageId}:1`;
+}
+
+/**
+ * The forged mail through the CLI: a look-alike domain with no DMARC policy (GRAY), DKIM-signed
+ * by a bulk mailer's domain rather than its own, the real VAT id and number, another IBAN.
+ */
+async function deliverForged(vatId: string, invoiceNumber: string, options: { iban?: string; via?: 'cli' | 'api' } = {}): Promise<string> {
+  const iban = options.iban ?? FORGED_IBAN;
+  const mail = await xrechnungMail(vatId, invoiceNumber, iban, `forged-${invoiceNumber}`);
+  if (options.via === 'api') {
+    // The CLI's own code path, without a child process (spawnSync would serialise "at once").
+    const { messageId } = await deliverInbound(target, { message: Buffer.from(mail), from: FORGED_FROM, dkimDomain: 'bulk-mailer.example', verdicts: { dmarc: 'GRAY', dkim: 'PASS' } });
+    return `${messageId}:1`;
+  }
+  const file = join(dir, `forged-${invoiceNumber}-${iban}.eml`);
+  writeFileSync(file, mail);
+  const out = cli(['simulate', 'inbound', file, '--from', FORGED_FROM, '--dmarc', 'GRAY', '--dkim', 'PASS', '--dkim-domain', 'bulk-mailer.example']);
+  expect(out.stderr).toBe('');
+  expect(out.code).toBe(0);
+  const delivered = JSON.parse(out.stdout);
+  expect(delivered).toMatchObject({ from: 'rechnung@beispiel-softvvare.example', verdicts: { dmarc: 'GRAY', dkim: 'PASS' } });
+  expect(delivered.authenticationResults).toContain('dkim=pass header.i=@bulk-mailer.example');
+  return `${delivered.messageId}:1`;
+}
+
+/** The invoice once it is published and `until` holds (a later arrival may still settle it). */
+const settled = (invoiceId: string, until: (r: InvoiceRecord) => boolean = () => true): Promise<InvoiceRecord> =>
+  waitFor(async () => {
+    const r = await store.getInvoice(invoiceId);
+    return r?.publishedAt && until(r) ? r : undefined;
+  }, `invoice ${invoiceId} published and settled`);
+
+const hasConflictWith = (other: string) => (r: InvoiceRecord) => r.warnings.some((w) => w.code === 'conflicting-duplicate' && w.invoiceId === other);
+
+// ---- invoice.received as a subscriber sees it ----
+let eventsQueueUrl = '';
+let subscriptionArn = '';
+const seen = new Map<string, { event: InvoiceReceivedEvent; attributes: Record<string, string> }>();
+
+async function eventFor(invoiceId: string) {
+  return waitFor(async () => {
+    for (;;) {
+      const out = await c.sqs.send(new ReceiveMessageCommand({ QueueUrl: eventsQueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) break;
+      for (const m of messages) {
+        const event = JSON.parse(String(m.Body)) as InvoiceReceivedEvent;
+        seen.set(event.invoiceId, { event, attributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, String(v.StringValue)])) });
+      }
+      await c.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: eventsQueueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: String(m.ReceiptHandle) })) }));
+    }
+    return seen.get(invoiceId);
+  }, `invoice.received for ${invoiceId}`);
+}
+
+beforeAll(async () => {
+  eventsQueueUrl = String((await c.sqs.send(new CreateQueueCommand({ QueueName: `it-trust-events-${runTag}` }))).QueueUrl);
+  const attributes = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: eventsQueueUrl, AttributeNames: ['QueueArn'] }));
+  const out = await c.sns.send(
+    new SubscribeCommand({ TopicArn: invoiceTopicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn, Attributes: { RawMessageDelivery: 'true' }, ReturnSubscriptionArn: true }),
+  );
+  subscriptionArn = String(out.SubscriptionArn);
+});
+
+afterAll(async () => {
+  if (subscriptionArn) await c.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn }));
+  if (eventsQueueUrl) await c.sqs.send(new DeleteQueueCommand({ QueueUrl: eventsQueueUrl }));
+});
+
+const GENUINE_SENDER = { address: GENUINE_FROM, domain: 'beispiel-software.example', authenticated: true };
+const FORGED_SENDER = { address: 'rechnung@beispiel-softvvare.example', domain: 'beispiel-softvvare.example', authenticated: false };
+
+describe('invoice trust: forged and genuine invoices of one supplier, through the local stack', () => {
+  const standings: Record<string, { duplicateOf: string | null; warnings: unknown[]; sender: unknown }> = {};
+
+  it('forged first, genuine second: the genuine invoice is the original, and both name each other as conflicting', async () => {
+    // Prepare
+    const vat = uniqueVat();
+    const number = `TRUST-FF-${runTag}`;
+
+    // Act
+    const forgedId = await deliverForged(vat, number);
+    const forgedPublished = await settled(forgedId);
+    const genuineId = await deliverGenuine(vat, number);
+
+    // Assess: the genuine one, once published; the forged one once settled by the genuine one's arrival.
+    const genuine = await settled(genuineId);
+    const forged = await settled(forgedId, hasConflictWith(genuineId));
+    expect(genuine).toMatchObject({ invoiceNumber: number, sellerVatId: vat, iban: EXPECTED.iban, duplicateOf: null, sender: GENUINE_SENDER });
+    expect(genuine.warnings).toEqual([{ code: 'conflicting-duplicate', invoiceId: forgedId, fields: ['iban'] }]);
+    expect(forged).toMatchObject({ iban: FORGED_IBAN, duplicateOf: null, sender: FORGED_SENDER });
+    // The seller was unknown when the forged invoice came (no authenticated invoice yet): no bank-account-changed.
+    expect(forged.warnings).toEqual([
+      { code: 'unauthenticated-sender', address: FORGED_SENDER.address, domain: FORGED_SENDER.domain },
+      { code: 'conflicting-duplicate', invoiceId: genuineId, fields: ['iban'] },
+    ]);
+    expect(forgedPublished.warnings).toEqual([{ code: 'unauthenticated-sender', address: FORGED_SENDER.address, domain: FORGED_SENDER.domain }]);
+    expect((await store.getMessage(forgedId.split(':')[0] ?? ''))?.sender).toEqual(FORGED_SENDER);
+
+    // invoice.received: the forged one said "unauthenticated" at once; the genuine one names the conflict.
+    const forgedEvent = await eventFor(forgedId);
+    expect(forgedEvent.event).toMatchObject({ sender: FORGED_SENDER, warnings: [{ code: 'unauthenticated-sender' }] });
+    expect(forgedEvent.attributes).toMatchObject({ warnings: '["unauthenticated-sender"]', duplicate: 'false' });
+    const genuineEvent = await eventFor(genuineId);
+    expect(genuineEvent.event).toMatchObject({ sender: GENUINE_SENDER, duplicateOf: null, warnings: [{ code: 'conflicting-duplicate', invoiceId: forgedId, fields: ['iban'] }] });
+    expect(genuineEvent.attributes).toMatchObject({ warnings: '["conflicting-duplicate"]' });
+
+    standings['forged-first'] = { duplicateOf: genuine.duplicateOf, warnings: genuine.warnings.map((w) => ({ ...w, invoiceId: 'the forged one' })), sender: genuine.sender };
+  });
+
+  it('genuine first, forged second: the same standing for the genuine invoice; the forged one also carries bank-account-changed', async () => {
+    // Prepare
+    const vat = uniqueVat();
+    const number = `TRUST-GF-${runTag}`;
+
+    // Act
+    const genuineId = await deliverGenuine(vat, number);
+    const genuinePublished = await settled(genuineId);
+    const forgedId = await deliverForged(vat, number);
+
+    // Assess
+    const forged = await settled(forgedId);
+    const genuine = await settled(genuineId, hasConflictWith(forgedId));
+    expect(genuinePublished.warnings).toEqual([]);
+    expect(genuine).toMatchObject({ duplicateOf: null, sender: GENUINE_SENDER });
+    expect(genuine.warnings).toEqual([{ code: 'conflicting-duplicate', invoiceId: forgedId, fields: ['iban'] }]);
+    expect(forged).toMatchObject({ duplicateOf: null, sender: FORGED_SENDER });
+    expect(forged.warnings).toEqual([
+      { code: 'unauthenticated-sender', address: FORGED_SENDER.address, domain: FORGED_SENDER.domain },
+      { code: 'bank-account-changed', iban: FORGED_IBAN, previous: [EXPECTED.iban] },
+      { code: 'conflicting-duplicate', invoiceId: genuineId, fields: ['iban'] },
+    ]);
+    const forgedEvent = await eventFor(forgedId);
+    expect(forgedEvent.event.warnings.map((w) => w.code)).toEqual(['unauthenticated-sender', 'bank-account-changed', 'conflicting-duplicate']);
+    expect(JSON.parse(forgedEvent.attributes.warnings ?? '[]')).toEqual(['unauthenticated-sender', 'bank-account-changed', 'conflicting-duplicate']);
+
+    // The same standing as in the other order.
+    expect({ duplicateOf: genuine.duplicateOf, warnings: genuine.warnings.map((w) => ({ ...w, invoiceId: 'the forged one' })), sender: genuine.sender }).toEqual(standings['forged-first']);
+  });
+
+  it('forged and genuine at once: the claims serialise them, and the genuine invoice ends with the same standing', async () => {
+    // Prepare
+    const vat = uniqueVat();
+    const number = `TRUST-AT-ONCE-${runTag}`;
+
+    // Act
+    const [forgedId, genuineId] = await Promise.all([deliverForged(vat, number, { via: 'api' }), deliverGenuine(vat, number)]);
+
+    // Assess
+    const genuine = await settled(genuineId, hasConflictWith(forgedId));
+    const forged = await settled(forgedId, hasConflictWith(genuineId));
+    expect({ duplicateOf: genuine.duplicateOf, warnings: genuine.warnings.map((w) => ({ ...w, invoiceId: 'the forged one' })), sender: genuine.sender }).toEqual(standings['forged-first']);
+    expect(forged.duplicateOf).toBeNull();
+    expect(forged.warnings.map((w) => w.code)).toContain('unauthenticated-sender');
+  });
+
+  it('an unauthenticated copy with the genuine payment details first: it becomes the duplicate of the genuine invoice when that arrives', async () => {
+    // Prepare
+    const vat = uniqueVat();
+    const number = `TRUST-COPY-${runTag}`;
+
+    // Act
+    const copyId = await deliverForged(vat, number, { iban: EXPECTED.iban });
+    const copyPublished = await settled(copyId);
+    const genuineId = await deliverGenuine(vat, number);
+
+    // Assess
+    const genuine = await settled(genuineId);
+    const copy = await settled(copyId, (r) => r.duplicateOf === genuineId);
+    expect(copyPublished.duplicateOf).toBeNull();
+    expect(genuine).toMatchObject({ duplicateOf: null, warnings: [], sender: GENUINE_SENDER });
+    expect(copy.warnings).toEqual([{ code: 'unauthenticated-sender', address: FORGED_SENDER.address, domain: FORGED_SENDER.domain }]);
+  });
+
+  it('a redelivery of the genuine mail changes nothing', async () => {
+    // Prepare
+    const vat = uniqueVat();
+    const number = `TRUST-AGAIN-${runTag}`;
+    const mail = Buffer.from(await xrechnungMail(vat, number, EXPECTED.iban, 'again'));
+    const first = await deliverInbound(target, { message: mail });
+    const before = await settled(`${first.messageId}:1`);
+
+    // Act
+    await deliverInbound(target, { message: mail, messageId: first.messageId, upload: false });
+    await queueIdle(queue('InboundMailQueue').url);
+
+    // Assess
+    expect(await store.getInvoice(`${first.messageId}:1`)).toEqual(before);
+  });
+
+  it('`invoices list --warnings` lists only invoices with warnings, and the text output marks them', async () => {
+    // Prepare: the records of the tests above; one clean invoice of its own.
+    const cleanId = await deliverGenuine(uniqueVat(), `TRUST-CLEAN-${runTag}`);
+    await settled(cleanId);
+
+    // Act
+    const json = cli(['invoices', 'list', '--warnings', '--json', '--limit', '200']);
+    const text = cli(['invoices', 'list', '--warnings', '--limit', '200']);
+    const all = cli(['invoices', 'list', '--limit', '200']);
+
+    // Assess
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout) as InvoiceRecord[];
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.every((i) => i.warnings.length > 0)).toBe(true);
+    expect(listed.map((i) => i.invoiceId)).not.toContain(cleanId);
+    expect(listed.filter((i) => i.invoiceNumber === `TRUST-FF-${runTag}`).length).toBe(2);
+    expect(text.stdout).toMatch(new RegExp(`^! .*TRUST-FF-${runTag}`, 'm'));
+    expect(text.stdout).toMatch(/^ {4}! unauthenticated-sender \(rechnung@beispiel-softvvare\.example\)$/m);
+    expect(text.stdout).toMatch(/^ {4}! bank-account-changed to GB33BUKB20201555555555 \(before: DE02120300000000202051\)$/m);
+    expect(text.stdout).not.toContain(cleanId);
+    expect(all.stdout).toMatch(new RegExp(`^  \\S+  ${cleanId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  TRUST-CLEAN-`, 'm'));
+  });
+});
