@@ -173,7 +173,13 @@ export async function deliverInbound(target: Pick<Target, 'info' | 's3' | 'sns'>
   const key = `inbound/${messageId}`;
   if (delivery.upload !== false) {
     // lib-storage: a message may be 40 MB, and fauxqs refuses single PUTs over 11 MiB.
-    const body = typeof message === 'string' ? Readable.from(prefixed(receiptHeaders, createReadStream(message))) : withReceiptHeaders(Buffer.from(message), { prepend: receiptHeaders });
+    // An empty object stays empty (what a failed or truncated store leaves), else SES's headers go on top.
+    const body =
+      typeof message === 'string'
+        ? Readable.from(prefixed(receiptHeaders, createReadStream(message)))
+        : message.length === 0
+          ? Buffer.alloc(0)
+          : withReceiptHeaders(Buffer.from(message), { prepend: receiptHeaders });
     await new Upload({ client: target.s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: 'message/rfc822' } }).done();
   }
   const notification = receivedNotification({
