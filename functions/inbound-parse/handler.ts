@@ -65,6 +65,8 @@ export async function handleInboundRecord(record: SQSRecord, deps: InboundParseD
     published: outcome.published,
     problems: r.problems.map((p) => p.code),
     appliedVerdicts: r.appliedVerdicts,
+    // Whether SES's verdicts vouch for the sender (the address itself is personal data: not logged).
+    senderAuthenticated: r.sender?.authenticated ?? null,
   });
   metrics.addMetric(`Inbound_${r.status.replace('-', '_')}`, MetricUnit.Count, 1);
   metrics.addMetric('InvoicesPublished', MetricUnit.Count, outcome.published);

@@ -1,6 +1,6 @@
 /**
  * Pure decisions about one inbound message once it is parsed: where its attachments live in
- * S3, which status it ends with, and which keys identify "the same invoice" across messages.
+ * S3, which status it ends with, and which keys identify "the same invoice" and its seller across messages.
  */
 import type { RecognisedInvoice } from './invoice/types.ts';
 import { boundKey } from './inbound-bounds.ts';
@@ -64,10 +64,16 @@ const normaliseToken = (value: string): string =>
     .toUpperCase()
     .replace(/[^\p{L}\p{N}]+/gu, '');
 
-/** A seller by VAT id, else by normalised name; null when neither is known well enough. */
-export function sellerKey(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): string | null {
+/** `vat:<VAT id>`, else `name:<normalised name>`; null when neither is known well enough. */
+function sellerToken(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): string | null {
   const seller = invoice.sellerVatId ? `vat:${normaliseToken(invoice.sellerVatId)}` : invoice.sellerName ? `name:${normaliseToken(invoice.sellerName)}` : null;
-  return seller && seller.length > 4 ? boundKey(seller) : null;
+  return seller && seller.length > 4 ? seller : null;
+}
+
+/** The key of a seller's IBAN history: by VAT id, else by normalised name. */
+export function sellerKey(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): string | null {
+  const seller = sellerToken(invoice);
+  return seller ? boundKey(seller) : null;
 }
 
 /**
@@ -77,10 +83,9 @@ export function sellerKey(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sell
  * count). Same bytes always read as the same seller + number, so they meet under one identity.
  */
 export function invoiceIdentityKey(invoice: Pick<RecognisedInvoice, 'invoiceNumber' | 'sellerVatId' | 'sellerName'>, attachmentSha256: string): string {
-  const seller = invoice.sellerVatId ? `vat:${normaliseToken(invoice.sellerVatId)}` : invoice.sellerName ? `name:${normaliseToken(invoice.sellerName)}` : null;
+  const seller = sellerToken(invoice);
   const number = invoice.invoiceNumber ? normaliseToken(invoice.invoiceNumber) : '';
-  if (seller && seller.length > 4 && number.length > 0) return `seller#${boundKey(`${seller}#${number}`)}`;
-  return `sha256#${attachmentSha256}`;
+  return seller && number.length > 0 ? `seller#${boundKey(`${seller}#${number}`)}` : `sha256#${attachmentSha256}`;
 }
 
 /** Stable id of the n-th (0-based) invoice found in a message. */
