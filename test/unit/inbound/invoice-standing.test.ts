@@ -118,3 +118,25 @@ describe('bank account history and warnings', () => {
     expect(intrinsicWarnings({ sender: { address: 'a@b.example', domain: 'b.example', authenticated: true }, recognition: [], bank: null })).toEqual([]);
   });
 });
+
+describe('claim item size', () => {
+  it('stays far below DynamoDB 400 KB item limit at capacity with every field at its bound in 4-byte characters', () => {
+    // Prepare: RECORD_LIMITS.fieldChars (200) characters of U+1F4B6 for each payment field, the longest invoice ids.
+    const wide = '\u{1F4B6}'.repeat(200);
+    const entries = Array.from({ length: CLAIM_CAPACITY + 5 }, (_, i): ClaimEntry => ({
+      invoiceId: `${'m'.repeat(200)}${i}:99`,
+      receivedAt: '2024-07-01T10:00:00.000Z',
+      authenticated: i % 2 === 0,
+      sha256: 'f'.repeat(64),
+      payment: { iban: `${wide}${i}`, totalWithVat: wide, amountDue: wide, currency: wide, dueDate: wide },
+    }));
+
+    // Act
+    const kept = arrive(...entries);
+    const bytes = Buffer.byteLength(JSON.stringify({ pk: `ID#seller#${'k'.repeat(256)}`, sk: 'CLAIM', entries: kept, version: 1 }));
+
+    // Assess
+    expect(kept).toHaveLength(CLAIM_CAPACITY);
+    expect(bytes).toBeLessThan(250_000);
+  });
+});
