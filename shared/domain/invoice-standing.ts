@@ -113,8 +113,25 @@ export function deriveStanding(entries: readonly ClaimEntry[], invoiceId: string
   return { duplicateOf: own.original.invoiceId === invoiceId ? null : own.original.invoiceId, conflicts };
 }
 
+/** Canonical JSON (keys sorted at every level): a store need not keep a map's key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 export function sameStanding(a: Standing, b: Standing): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+export function sameEntries(a: readonly ClaimEntry[], b: readonly ClaimEntry[]): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /**
@@ -124,8 +141,9 @@ export function sameStanding(a: Standing, b: Standing): boolean {
  * the new entry itself is always kept.
  */
 export function withEntry(entries: readonly ClaimEntry[], entry: ClaimEntry, capacity = CLAIM_CAPACITY): ClaimEntry[] {
-  const others = entries.filter((e) => e.invoiceId !== entry.invoiceId);
-  const next = [...others, entry];
+  // In place when it is there already, so a redelivery leaves the list as it was.
+  const at = entries.findIndex((e) => e.invoiceId === entry.invoiceId);
+  const next = at >= 0 ? entries.map((e, i) => (i === at ? entry : e)) : [...entries, entry];
   while (next.length > capacity) {
     const originals = new Set(variants(next).map((v) => v.original.invoiceId));
     const rank = (e: ClaimEntry) => (originals.has(e.invoiceId) ? 2 : 0) + (e.authenticated ? 1 : 0);

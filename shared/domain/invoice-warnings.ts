@@ -10,7 +10,7 @@
  * - einvoice-incomplete: an e-invoice lacks mandatory EN 16931 business terms (from recognition)
  */
 import type { RecognitionWarning } from './invoice/types.ts';
-import type { Conflict, PaymentField } from './invoice-standing.ts';
+import { canonicalJson, type Conflict, type PaymentField } from './invoice-standing.ts';
 import type { Sender } from './sender-authentication.ts';
 
 export interface UnauthenticatedSenderWarning {
@@ -77,6 +77,10 @@ export function intrinsicWarnings(input: { sender: Sender; recognition: readonly
 /** The record's warnings with its conflicts replaced by `conflicts` (they change as other records arrive). */
 export function withConflicts(warnings: readonly InvoiceWarning[], conflicts: readonly Conflict[]): InvoiceWarning[] {
   return [...warnings.filter((w) => w.code !== 'conflicting-duplicate'), ...conflicts.map((c) => ({ code: 'conflicting-duplicate' as const, invoiceId: c.invoiceId, fields: [...c.fields] }))];
+}
+
+export function sameWarnings(a: readonly InvoiceWarning[], b: readonly InvoiceWarning[]): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /** One line per warning for the CLI. */

@@ -26,8 +26,8 @@ import { decideVerdicts, type ReceiptVerdicts, type VerdictPolicyConfig } from '
 import { invoiceId, invoiceIdentityKey, messageStatus, sellerKey } from '../domain/inbound-mail.ts';
 import { boundNullable, boundProblems, RECORD_LIMITS } from '../domain/inbound-bounds.ts';
 import { addressOf, authenticateSender, type Sender } from '../domain/sender-authentication.ts';
-import { changedStandings, deriveStanding, paymentFields, withEntry, type ClaimEntry, type Standing } from '../domain/invoice-standing.ts';
-import { checkBankAccount, intrinsicWarnings, withConflicts, type BankAccountChangedWarning } from '../domain/invoice-warnings.ts';
+import { canonicalJson, changedStandings, deriveStanding, paymentFields, sameEntries, withEntry, type ClaimEntry, type Standing } from '../domain/invoice-standing.ts';
+import { checkBankAccount, intrinsicWarnings, sameWarnings, withConflicts, type BankAccountChangedWarning } from '../domain/invoice-warnings.ts';
 import type { AttachmentSink } from '../ports/attachment-sink.ts';
 import { RecordTooLargeError, type InboundStore } from '../ports/inbound-store.ts';
 import type { InvoiceEvents } from '../ports/invoice-events.ts';
@@ -106,8 +106,8 @@ async function claimStanding(
     const seller = input.sellerKey ? await deps.store.readSellerIbans(input.sellerKey) : null;
     const bank = checkBankAccount(seller?.ibans ?? [], { invoiceId: entry.invoiceId, iban: input.iban, authenticated: entry.authenticated });
     const entries = withEntry(claim.entries, entry);
-    const claimChanged = JSON.stringify(entries) !== JSON.stringify(claim.entries);
-    const sellerChanged = seller !== null && bank.history.length !== seller.ibans.length;
+    const claimChanged = !sameEntries(entries, claim.entries);
+    const sellerChanged = seller !== null && canonicalJson(bank.history) !== canonicalJson(seller.ibans);
     let version = claim.version;
     if (claimChanged || sellerChanged) {
       const written = await deps.store.writeClaim(
@@ -120,6 +120,17 @@ async function claimStanding(
     return { standing: deriveStanding(entries, entry.invoiceId), version, bank: bank.warning };
   }
   throw new ClaimContentionError(`identity ${input.identityKey}: ${CLAIM_ATTEMPTS} concurrent writers in a row; retried later`);
+}
+
+/**
+ * Writes a record's standing as of claim `version`, unless it holds that standing already
+ * (a record current in content but older in version is left alone: a redelivery rewrites
+ * nothing, and a stale writer still cannot overwrite it, its content being the same).
+ */
+async function applyStanding(record: InvoiceRecord, standing: Standing, version: number, deps: InboundDeps): Promise<void> {
+  const warnings = withConflicts(record.warnings ?? [], standing.conflicts);
+  if (record.duplicateOf === standing.duplicateOf && sameWarnings(warnings, record.warnings ?? [])) return;
+  await deps.store.updateStanding(record.invoiceId, { duplicateOf: standing.duplicateOf, warnings, version });
 }
 
 /**
@@ -136,20 +147,13 @@ async function settleStandings(invoiceIds: readonly string[], deps: InboundDeps)
     if (!record?.identityKey) continue;
     const claim = await deps.store.readClaim(record.identityKey);
     if (!claim.entries.some((e) => e.invoiceId === id)) continue;
-    if ((record.standingVersion ?? 0) < claim.version) {
-      const standing = deriveStanding(claim.entries, id);
-      await deps.store.updateStanding(id, { duplicateOf: standing.duplicateOf, warnings: withConflicts(record.warnings ?? [], standing.conflicts), version: claim.version });
-    }
+    if ((record.standingVersion ?? 0) < claim.version) await applyStanding(record, deriveStanding(claim.entries, id), claim.version, deps);
     const before = claim.entries.filter((e) => e.invoiceId !== id);
     for (const changed of changedStandings(before, claim.entries, id)) {
       const other = await deps.store.getInvoice(changed.invoiceId);
       // Missing: not recorded yet; its own settle will read this claim version.
       if (!other || (other.standingVersion ?? 0) >= claim.version) continue;
-      await deps.store.updateStanding(changed.invoiceId, {
-        duplicateOf: changed.standing.duplicateOf,
-        warnings: withConflicts(other.warnings ?? [], changed.standing.conflicts),
-        version: claim.version,
-      });
+      await applyStanding(other, changed.standing, claim.version, deps);
     }
   }
 }

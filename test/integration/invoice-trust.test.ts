@@ -15,8 +15,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
-import { deliverInbound } from '../../bin/commands/simulate-inbound.ts';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { deliverInbound, receivedNotification, sesLikeMessageId } from '../../bin/commands/simulate-inbound.ts';
 import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
+import { S3AttachmentSink } from '../../shared/adapters/s3-attachment-sink.ts';
+import { S3RawMessageStore } from '../../shared/adapters/s3-raw-message-store.ts';
+import { SnsInvoiceEvents } from '../../shared/adapters/sns-invoice-events.ts';
+import { DEFAULT_VERDICT_POLICY } from '../../shared/domain/inbound-verdicts.ts';
+import { parseSesReceivedBody } from '../../shared/schemas/ses-receipt.ts';
+import { processInboundMail, type InboundDeps } from '../../shared/services/process-inbound-mail.ts';
 import type { InvoiceReceivedEvent, InvoiceRecord } from '../../shared/schemas/inbound-records.ts';
 import { EXPECTED, renderSampleInvoice, SAMPLE_INVOICE } from '../fixtures/invoices/sample-e-invoice.ts';
 import { buildMail } from '../fixtures/inbound/mime.ts';
@@ -267,5 +274,71 @@ describe('invoice trust: forged and genuine invoices of one supplier, through th
     expect(text.stdout).toMatch(/^ {4}! bank-account-changed to GB33BUKB20201555555555 \(before: DE02120300000000202051\)$/m);
     expect(text.stdout).not.toContain(cleanId);
     expect(all.stdout).toMatch(new RegExp(`^  \\S+  ${cleanId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  TRUST-CLEAN-`, 'm'));
+  });
+
+  it('eight arrivals of one identity processed at once on DynamoDB Local: the conditional claim writes serialise them, and a second run changes nothing', async () => {
+    // Prepare: the real adapters in this process (not the stack's poller, which takes one at a
+    // time): the genuine invoice, five forgeries with five IBANs, two unauthenticated copies of
+    // the genuine payment details; raw objects stored as SES would, receipt times one second apart.
+    const vat = uniqueVat();
+    const number = `TRUST-RACE-${runTag}`;
+    const bucket = info.buckets.InboundBucket?.name ?? 'missing';
+    const deps: InboundDeps = {
+      raw: new S3RawMessageStore(c.s3),
+      attachments: (messageId, prefix) => new S3AttachmentSink(c.s3, bucket, messageId, prefix),
+      store,
+      events: new SnsInvoiceEvents(c.sns, invoiceTopicArn),
+      verdictPolicy: DEFAULT_VERDICT_POLICY,
+      parse: {},
+      maxCrashedAttempts: 2,
+      publishLeaseMs: 60_000,
+      now: () => new Date(),
+    };
+    const forgedIbans = ['GB33BUKB20201555555555', 'GB94BARC10201530093459', 'FR1420041010050500013M02606', 'NL91ABNA0417164300', 'BE68539007547034'];
+    const arrivals = [
+      { kind: 'genuine', iban: EXPECTED.iban, dmarc: 'PASS' },
+      ...forgedIbans.map((iban) => ({ kind: 'forged', iban, dmarc: 'FAIL' })),
+      { kind: 'copy', iban: EXPECTED.iban, dmarc: 'FAIL' },
+      { kind: 'copy', iban: EXPECTED.iban, dmarc: 'FAIL' },
+    ];
+    const notifications = await Promise.all(
+      arrivals.map(async (a, i) => {
+        const messageId = sesLikeMessageId();
+        await c.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `inbound/${messageId}`, Body: await xrechnungMail(vat, number, a.iban, `race-${i}`) }));
+        // The genuine one arrives last by SES's clock: its standing must not depend on that either.
+        const at = new Date(Date.UTC(2024, 6, 1, 10, 0, i === 0 ? 59 : i));
+        const body = receivedNotification({ messageId, bucket, key: `inbound/${messageId}`, topicArn: 'arn:aws:sns:local:000000000000:none', from: GENUINE_FROM, verdicts: { dmarc: a.dmarc }, at });
+        return { ...a, id: `${messageId}:1`, notification: parseSesReceivedBody(JSON.stringify(body)) };
+      }),
+    );
+
+    // Act: all at once.
+    await Promise.all(notifications.map((n) => processInboundMail(n.notification, deps)));
+
+    // Assess: every record settled to the one standing the claim holds.
+    const genuineId = notifications[0]?.id ?? '';
+    const forgedIds = notifications.filter((n) => n.kind === 'forged').map((n) => n.id);
+    const copyIds = notifications.filter((n) => n.kind === 'copy').map((n) => n.id);
+    const genuine = await settled(genuineId);
+    expect(genuine.duplicateOf).toBeNull();
+    expect(genuine.warnings.map((w) => (w.code === 'conflicting-duplicate' ? w.invoiceId : w.code)).sort()).toEqual([...forgedIds].sort());
+    for (const id of forgedIds) {
+      const forged = await settled(id);
+      expect(forged.duplicateOf).toBeNull();
+      expect(forged.warnings.filter((w) => w.code === 'conflicting-duplicate').map((w) => w.invoiceId).sort()).toEqual([genuineId, ...forgedIds.filter((f) => f !== id)].sort());
+      expect(forged.warnings.map((w) => w.code)).toContain('unauthenticated-sender');
+    }
+    for (const id of copyIds) expect(await settled(id)).toMatchObject({ duplicateOf: genuineId });
+    const claim = await store.readClaim(genuine.identityKey ?? '');
+    expect(claim.entries.map((e) => e.invoiceId).sort()).toEqual(notifications.map((n) => n.id).sort());
+
+    // Act again: every notification redelivered, at once.
+    const before = await Promise.all(notifications.map((n) => store.getInvoice(n.id)));
+    const again = await Promise.all(notifications.map((n) => processInboundMail(n.notification, deps)));
+
+    // Assess: the same records, the claim untouched.
+    expect(again.map((o) => o.kind)).toEqual(notifications.map(() => 'already-processed'));
+    expect(await Promise.all(notifications.map((n) => store.getInvoice(n.id)))).toEqual(before);
+    expect((await store.readClaim(genuine.identityKey ?? '')).version).toBe(claim.version);
   });
 });
