@@ -13,8 +13,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { deliverInbound, receivedNotification, sesLikeMessageId } from '../../bin/commands/simulate-inbound.ts';
 import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
@@ -27,7 +26,7 @@ import { processInboundMail, type InboundDeps } from '../../shared/services/proc
 import type { InvoiceReceivedEvent, InvoiceRecord } from '../../shared/schemas/inbound-records.ts';
 import { EXPECTED, renderSampleInvoice, SAMPLE_INVOICE } from '../fixtures/invoices/sample-e-invoice.ts';
 import { buildMail } from '../fixtures/inbound/mime.ts';
-import { cli, clients, localInfo, queue, queueIdle, waitFor } from './helpers.ts';
+import { cli, clients, localInfo, queue, queueIdle, subscribedQueue, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -98,7 +97,6 @@ const hasConflictWith = (other: string) => (r: InvoiceRecord) => r.warnings.some
 
 // ---- invoice.received as a subscriber sees it ----
 let eventsQueueUrl = '';
-let subscriptionArn = '';
 const seen = new Map<string, { event: InvoiceReceivedEvent; attributes: Record<string, string> }>();
 
 async function eventFor(invoiceId: string) {
@@ -117,18 +115,15 @@ async function eventFor(invoiceId: string) {
   }, `invoice.received for ${invoiceId}`);
 }
 
+let eventsQueue: Awaited<ReturnType<typeof subscribedQueue>> | undefined;
+
 beforeAll(async () => {
-  eventsQueueUrl = String((await c.sqs.send(new CreateQueueCommand({ QueueName: `it-trust-events-${runTag}` }))).QueueUrl);
-  const attributes = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: eventsQueueUrl, AttributeNames: ['QueueArn'] }));
-  const out = await c.sns.send(
-    new SubscribeCommand({ TopicArn: invoiceTopicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn, Attributes: { RawMessageDelivery: 'true' }, ReturnSubscriptionArn: true }),
-  );
-  subscriptionArn = String(out.SubscriptionArn);
+  eventsQueue = await subscribedQueue(invoiceTopicArn, `it-trust-events-${runTag}`);
+  eventsQueueUrl = eventsQueue.url;
 });
 
 afterAll(async () => {
-  if (subscriptionArn) await c.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn }));
-  if (eventsQueueUrl) await c.sqs.send(new DeleteQueueCommand({ QueueUrl: eventsQueueUrl }));
+  await eventsQueue?.remove();
 });
 
 const GENUINE_SENDER = { address: GENUINE_FROM, domain: 'beispiel-software.example', authenticated: true };
