@@ -2,7 +2,12 @@
  * The sender-authentication rule as a table: SES's verdicts, the From header(s) and SES's
  * Authentication-Results in, `{ address, domain, authenticated }` out.
  */
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { withReceiptHeaders } from '../../../bin/commands/simulate-inbound.ts';
+import { DiscardingAttachmentSink } from '../../../shared/adapters/discarding-attachment-sink.ts';
+import { parseInboundMessage } from '../../../shared/services/parse-inbound-message.ts';
+import { buildMail, forwardedPart } from '../../fixtures/inbound/mime.ts';
 import { authenticateSender, parseAuthenticationResults, sesDkimPassDomains, type SenderBasis } from '../../../shared/domain/sender-authentication.ts';
 
 const ses = (clauses: string) => `amazonses.com; spf=pass (spfCheck: domain of example.com designates 192.0.2.1 as permitted sender) client-ip=192.0.2.1; envelope-from=bounce@example.com; ${clauses}`;
@@ -54,5 +59,54 @@ describe('sender authentication', () => {
     expect(parsed.authservId).toBe('amazonses.com');
     expect(parsed.results.map((r) => `${r.method}=${r.result}`)).toEqual(['spf=pass', 'dkim=pass', 'dmarc=pass']);
     expect(sesDkimPassDomains(value)).toEqual(['gmail.com']);
+  });
+
+  describe('from a raw message as SES stores it', () => {
+    const parse = (raw: string | Buffer) => parseInboundMessage(Readable.from([Buffer.from(raw)]), new DiscardingAttachmentSink(), { recognise: false });
+    const SES_HEADER = `Authentication-Results: ${ses('dkim=pass header.i=@supplier.example;')}`;
+
+    it('reads the topmost Authentication-Results (SES prepends its own), not one the sender wrote below it', async () => {
+      // Prepare: the sender's own forged header, then SES's on top of the message.
+      const mail = buildMail({ from: 'billing@supplier.example' }).replace('From:', 'Authentication-Results: amazonses.com; dkim=pass header.i=@bank.example;\r\nFrom:');
+      const raw = withReceiptHeaders(Buffer.from(mail), { prepend: [SES_HEADER] });
+
+      // Act
+      const parsed = await parse(raw);
+
+      // Assess
+      expect(parsed.authenticationResults).toBe(ses('dkim=pass header.i=@supplier.example;'));
+      expect(parsed.fromAddresses).toEqual(['billing@supplier.example']);
+      expect(authenticateSender({ fromAddresses: parsed.fromAddresses, verdicts: { dmarc: 'GRAY', dkim: 'PASS' }, authenticationResults: parsed.authenticationResults }).authenticated).toBe(true);
+    });
+
+    it('counts every From address and every From header, so a second sender makes it ambiguous', async () => {
+      const twoAddresses = await parse(buildMail({ from: 'billing@supplier.example, cfo@attacker.example' }));
+      const twoHeaders = await parse(buildMail({ from: 'billing@supplier.example' }).replace('To:', 'From: cfo@attacker.example\r\nTo:'));
+
+      expect(twoAddresses.fromAddresses).toEqual(['billing@supplier.example', 'cfo@attacker.example']);
+      expect(twoHeaders.fromAddresses).toHaveLength(2);
+      for (const parsed of [twoAddresses, twoHeaders]) {
+        expect(authenticateSender({ fromAddresses: parsed.fromAddresses, verdicts: { dmarc: 'PASS' } })).toMatchObject({ authenticated: false, basis: 'several-from-addresses' });
+      }
+    });
+
+    it('takes the sender of the message itself, not of a message forwarded inside it', async () => {
+      const inner = withReceiptHeaders(Buffer.from(buildMail({ from: 'billing@supplier.example' })), { prepend: [SES_HEADER] }).toString('latin1');
+      const outer = buildMail({ from: 'clerk@customer.example', parts: [forwardedPart(inner, 'fwd.eml', '7bit')] });
+
+      const parsed = await parse(outer);
+
+      expect(parsed.fromAddresses).toEqual(['clerk@customer.example']);
+      expect(parsed.authenticationResults).toBeNull();
+    });
+
+    it('replaces the From header when the simulator is told another sender', async () => {
+      const raw = withReceiptHeaders(Buffer.from(buildMail({ from: 'Beispiel <billing@supplier.example>' })), { from: 'Beispiel <rechnung@supp1ier.example>', prepend: [SES_HEADER] });
+
+      const parsed = await parse(raw);
+
+      expect(parsed.fromAddresses).toEqual(['rechnung@supp1ier.example']);
+      expect(parsed.authenticationResults).toContain('amazonses.com;');
+    });
   });
 });
