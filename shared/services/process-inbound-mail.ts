@@ -9,6 +9,10 @@
  * - once the message record exists, a delivery only publishes what is not published yet;
  * - attachment keys, invoice ids (`<messageId>:<n>`) and identity claims are derived from the
  *   message, so a re-run after a partial failure rewrites the same items;
+ * - an invoice's identity claim and its seller's IBAN history are written before the records
+ *   (conditional on their versions); a delivery that finds its entry there writes nothing, and
+ *   every delivery settles the standing (duplicateOf, conflicts) of the message's invoices and
+ *   of the earlier records they changed, before publishing;
  * - an invoice's event is published by whoever holds its publish lease, and `publishedAt`
  *   stops any later attempt. The window between publish and `publishedAt` makes delivery
  *   at-least-once in a crash; the event's `invoiceId` lets consumers dedupe.
