@@ -20,7 +20,10 @@
  *   recognition, so it cannot crash-loop; a store outage outside a recognition, or shorter
  *   than the ~15 s its end is retried for, never counts as a death;
  * - redelivered notification: its message record exists; only invoices whose event is not
- *   out yet are published, nothing is written again.
+ *   out yet are published, nothing is written again (but a standing a concurrent arrival
+ *   changed before the records existed is settled: shared/services/process-inbound-mail.ts);
+ * - an identity claim that loses 25 races in a row (ClaimContentionError): a batch item
+ *   failure, retried by SQS; nothing was recorded.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
