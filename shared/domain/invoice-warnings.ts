@@ -89,7 +89,7 @@ export function describeWarning(w: InvoiceWarning): string {
     case 'unauthenticated-sender':
       return `unauthenticated-sender (${w.address ?? 'no From address'})`;
     case 'conflicting-duplicate':
-      return `conflicting-duplicate of ${w.invoiceId} (${w.fields.join(', ')} differ)`;
+      return `conflicting-duplicate of ${w.invoiceId} (${w.fields.join(', ')} ${w.fields.length === 1 ? 'differs' : 'differ'})`;
     case 'bank-account-changed':
       return `bank-account-changed to ${w.iban} (before: ${w.previous.join(', ')})`;
     case 'einvoice-incomplete':
