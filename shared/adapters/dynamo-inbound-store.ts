@@ -143,7 +143,7 @@ export class DynamoInboundStore implements InboundStore {
 
   async writeClaim(
     claim: { identityKey: string; entries: ClaimEntry[]; expectedVersion: number },
-    seller?: { sellerKey: string; ibans: SeenIban[]; expectedVersion: number },
+    sellers: { sellerKey: string; ibans: SeenIban[]; expectedVersion: number }[],
   ): Promise<boolean> {
     const versioned = (expected: number) =>
       expected === 0
@@ -151,9 +151,9 @@ export class DynamoInboundStore implements InboundStore {
         : { ConditionExpression: '#v = :expected', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':expected': expected } };
     const items = [
       { Put: { TableName: this.tableName, Item: { pk: `ID#${claim.identityKey}`, sk: 'CLAIM', entries: claim.entries, version: claim.expectedVersion + 1 }, ...versioned(claim.expectedVersion) } },
-      ...(seller
-        ? [{ Put: { TableName: this.tableName, Item: { pk: `SELLER#${seller.sellerKey}`, sk: 'IBANS', ibans: seller.ibans, version: seller.expectedVersion + 1 }, ...versioned(seller.expectedVersion) } }]
-        : []),
+      ...sellers.map((seller) => ({
+        Put: { TableName: this.tableName, Item: { pk: `SELLER#${seller.sellerKey}`, sk: 'IBANS', ibans: seller.ibans, version: seller.expectedVersion + 1 }, ...versioned(seller.expectedVersion) },
+      })),
     ];
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));

@@ -64,16 +64,26 @@ const normaliseToken = (value: string): string =>
     .toUpperCase()
     .replace(/[^\p{L}\p{N}]+/gu, '');
 
+const vatToken = (vatId: string | null): string | null => (vatId ? `vat:${normaliseToken(vatId)}` : null);
+const nameToken = (name: string | null): string | null => (name ? `name:${normaliseToken(name)}` : null);
+const usable = (token: string | null): string | null => (token && token.length > 4 ? token : null);
+
 /** `vat:<VAT id>`, else `name:<normalised name>`; null when neither is known well enough. */
 function sellerToken(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): string | null {
-  const seller = invoice.sellerVatId ? `vat:${normaliseToken(invoice.sellerVatId)}` : invoice.sellerName ? `name:${normaliseToken(invoice.sellerName)}` : null;
-  return seller && seller.length > 4 ? seller : null;
+  return usable(vatToken(invoice.sellerVatId)) ?? (invoice.sellerVatId ? null : usable(nameToken(invoice.sellerName)));
 }
 
-/** The key of a seller's IBAN history: by VAT id, else by normalised name. */
-export function sellerKey(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): string | null {
-  const seller = sellerToken(invoice);
-  return seller ? boundKey(seller) : null;
+/**
+ * The keys of a seller's IBAN history. `check`: the seller an invoice is checked against, by
+ * VAT id, else by normalised name. `learn`: every key an authenticated invoice teaches its IBAN
+ * to, VAT id and name, so an invoice that names the seller without its VAT id is still checked
+ * against the IBANs its authenticated invoices showed.
+ */
+export function sellerKeys(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): { check: string | null; learn: string[] } {
+  const vat = usable(vatToken(invoice.sellerVatId));
+  const name = usable(nameToken(invoice.sellerName));
+  const check = sellerToken(invoice);
+  return { check: check ? boundKey(check) : null, learn: [vat, name].filter((k): k is string => k !== null).map(boundKey) };
 }
 
 /**

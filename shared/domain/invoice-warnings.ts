@@ -47,22 +47,25 @@ export interface SeenIban {
 const normaliseIban = (iban: string): string => iban.replace(/\s+/g, '').toUpperCase();
 
 /**
- * The bank-account check for one invoice against its seller's history, and the history after
- * it. The invoice's own earlier contribution (a redelivery) is not "seen before", so the same
- * mail processed twice gets the same answer.
+ * The bank-account check for one invoice against its seller's history (`check`: by VAT id,
+ * else name), and the histories after it (`learn`: an authenticated invoice's IBAN is added to
+ * each). The invoice's own earlier contribution (a redelivery) is not "seen before", so the
+ * same mail processed twice gets the same answer.
  */
 export function checkBankAccount(
-  history: readonly SeenIban[],
+  histories: { check: readonly SeenIban[] | null; learn: readonly (readonly SeenIban[])[] },
   invoice: { invoiceId: string; iban: string | null; authenticated: boolean },
-): { warning: BankAccountChangedWarning | null; history: SeenIban[] } {
-  if (!invoice.iban) return { warning: null, history: [...history] };
+): { warning: BankAccountChangedWarning | null; learned: SeenIban[][] } {
+  const unchanged = histories.learn.map((h) => [...h]);
+  if (!invoice.iban) return { warning: null, learned: unchanged };
   const iban = normaliseIban(invoice.iban);
-  const before = history.filter((h) => h.firstInvoiceId !== invoice.invoiceId);
-  const known = before.some((h) => h.iban === iban);
-  const warning = before.length > 0 && !known ? { code: 'bank-account-changed' as const, iban, previous: before.slice(-PREVIOUS_IBANS_LISTED).map((h) => h.iban) } : null;
-  let next = [...history];
-  if (invoice.authenticated && !history.some((h) => h.iban === iban)) next = [...history, { iban, firstInvoiceId: invoice.invoiceId }].slice(-IBANS_PER_SELLER);
-  return { warning, history: next };
+  const before = (histories.check ?? []).filter((h) => h.firstInvoiceId !== invoice.invoiceId);
+  const warning =
+    before.length > 0 && !before.some((h) => h.iban === iban) ? { code: 'bank-account-changed' as const, iban, previous: before.slice(-PREVIOUS_IBANS_LISTED).map((h) => h.iban) } : null;
+  const learned = invoice.authenticated
+    ? histories.learn.map((h) => (h.some((seen) => seen.iban === iban) ? [...h] : [...h, { iban, firstInvoiceId: invoice.invoiceId }].slice(-IBANS_PER_SELLER)))
+    : unchanged;
+  return { warning, learned };
 }
 
 /** Warnings that belong to the invoice itself and never change once it is recorded. */

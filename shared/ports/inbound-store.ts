@@ -41,11 +41,11 @@ export interface InboundStore {
   readClaim(identityKey: string): Promise<IdentityClaim>;
   readSellerIbans(sellerKey: string): Promise<SellerIbans>;
   /**
-   * Writes the claim (and the seller's IBANs, if given) together, each only if its version is
-   * still `expectedVersion` (then it becomes expectedVersion + 1). Resolves false when another
-   * writer came first: read again, decide again.
+   * Writes the claim and the sellers' IBANs (at most 2: VAT id and name) together, each only if
+   * its version is still `expectedVersion` (then it becomes expectedVersion + 1). Resolves false
+   * when another writer came first: read again, decide again.
    */
-  writeClaim(claim: { identityKey: string; entries: ClaimEntry[]; expectedVersion: number }, seller?: { sellerKey: string; ibans: SeenIban[]; expectedVersion: number }): Promise<boolean>;
+  writeClaim(claim: { identityKey: string; entries: ClaimEntry[]; expectedVersion: number }, sellers: { sellerKey: string; ibans: SeenIban[]; expectedVersion: number }[]): Promise<boolean>;
   /**
    * Sets an invoice record's `duplicateOf` and `warnings` as derived from claim version
    * `version`, unless the record is missing or already holds a standing at least that new.

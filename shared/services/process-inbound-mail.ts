@@ -27,13 +27,13 @@
  * count, and its end is retried for ~15 s so a short store outage does not count either.
  */
 import { decideVerdicts, type ReceiptVerdicts, type VerdictPolicyConfig } from '../domain/inbound-verdicts.ts';
-import { invoiceId, invoiceIdentityKey, messageStatus, sellerKey } from '../domain/inbound-mail.ts';
+import { invoiceId, invoiceIdentityKey, messageStatus, sellerKeys } from '../domain/inbound-mail.ts';
 import { boundNullable, boundProblems, RECORD_LIMITS } from '../domain/inbound-bounds.ts';
 import { addressOf, authenticateSender, type Sender } from '../domain/sender-authentication.ts';
 import { canonicalJson, changedStandings, deriveStanding, paymentFields, sameEntries, withEntry, type ClaimEntry, type Standing } from '../domain/invoice-standing.ts';
 import { checkBankAccount, intrinsicWarnings, sameWarnings, withConflicts, type BankAccountChangedWarning } from '../domain/invoice-warnings.ts';
 import type { AttachmentSink } from '../ports/attachment-sink.ts';
-import { RecordTooLargeError, type InboundStore } from '../ports/inbound-store.ts';
+import { RecordTooLargeError, type InboundStore, type SellerIbans } from '../ports/inbound-store.ts';
 import type { InvoiceEvents } from '../ports/invoice-events.ts';
 import { RawMessageMissingError, type RawMessageStore } from '../ports/raw-message-store.ts';
 import {
@@ -102,23 +102,27 @@ const CLAIM_ATTEMPTS = 25;
  */
 async function claimStanding(
   deps: InboundDeps,
-  input: { identityKey: string; sellerKey: string | null; entry: ClaimEntry; iban: string | null },
+  input: { identityKey: string; sellers: { check: string | null; learn: string[] }; entry: ClaimEntry; iban: string | null },
 ): Promise<{ standing: Standing; version: number; bank: BankAccountChangedWarning | null }> {
-  const { entry } = input;
+  const { entry, sellers } = input;
+  const sellerKeys = [...new Set([...(sellers.check ? [sellers.check] : []), ...sellers.learn])];
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const claim = await deps.store.readClaim(input.identityKey);
-    const seller = input.sellerKey ? await deps.store.readSellerIbans(input.sellerKey) : null;
-    const bank = checkBankAccount(seller?.ibans ?? [], { invoiceId: entry.invoiceId, iban: input.iban, authenticated: entry.authenticated });
+    const histories = new Map<string, SellerIbans>();
+    for (const key of sellerKeys) histories.set(key, await deps.store.readSellerIbans(key));
+    const bank = checkBankAccount(
+      { check: sellers.check ? (histories.get(sellers.check)?.ibans ?? []) : null, learn: sellers.learn.map((k) => histories.get(k)?.ibans ?? []) },
+      { invoiceId: entry.invoiceId, iban: input.iban, authenticated: entry.authenticated },
+    );
     const entries = withEntry(claim.entries, entry);
-    const claimChanged = !sameEntries(entries, claim.entries);
-    const sellerChanged = seller !== null && canonicalJson(bank.history) !== canonicalJson(seller.ibans);
+    const sellerWrites = sellers.learn.flatMap((sellerKey, i) => {
+      const before = histories.get(sellerKey);
+      const ibans = bank.learned[i] ?? [];
+      return before && canonicalJson(ibans) !== canonicalJson(before.ibans) ? [{ sellerKey, ibans, expectedVersion: before.version }] : [];
+    });
     let version = claim.version;
-    if (claimChanged || sellerChanged) {
-      const written = await deps.store.writeClaim(
-        { identityKey: input.identityKey, entries, expectedVersion: claim.version },
-        seller && input.sellerKey && sellerChanged ? { sellerKey: input.sellerKey, ibans: bank.history, expectedVersion: seller.version } : undefined,
-      );
-      if (!written) continue;
+    if (!sameEntries(entries, claim.entries) || sellerWrites.length > 0) {
+      if (!(await deps.store.writeClaim({ identityKey: input.identityKey, entries, expectedVersion: claim.version }, sellerWrites))) continue;
       version = claim.version + 1;
     }
     return { standing: deriveStanding(entries, entry.invoiceId), version, bank: bank.warning };
@@ -242,7 +246,7 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps): Promi
     const identityKey = invoiceIdentityKey(invoice, attachment.sha256);
     const claimed = await claimStanding(deps, {
       identityKey,
-      sellerKey: sellerKey(invoice),
+      sellers: sellerKeys(invoice),
       iban: invoice.iban,
       entry: { invoiceId: id, receivedAt, authenticated: sender.authenticated, sha256: attachment.sha256, payment: paymentFields(invoice) },
     });

@@ -41,19 +41,22 @@ const FORGED_FROM = 'Beispiel Software GmbH <rechnung@beispiel-softvvare.example
 const FORGED_IBAN = 'GB33BUKB20201555555555';
 
 /** The sample invoice for a seller and number of this run's own (no other test shares its claims or IBAN history). */
-function invoiceOf(vatId: string, invoiceNumber: string, iban: string) {
+function invoiceOf(vatId: string | null, invoiceNumber: string, iban: string, sellerName?: string) {
   const invoice = structuredClone(SAMPLE_INVOICE);
   const ubl = invoice['ubl:Invoice'];
   ubl['cbc:ID'] = invoiceNumber;
-  ubl['cac:AccountingSupplierParty']['cac:Party']['cac:PartyTaxScheme'] = [{ 'cbc:CompanyID': vatId, 'cac:TaxScheme': { 'cbc:ID': 'VAT' } }];
+  const party = ubl['cac:AccountingSupplierParty']['cac:Party'];
+  if (vatId) party['cac:PartyTaxScheme'] = [{ 'cbc:CompanyID': vatId, 'cac:TaxScheme': { 'cbc:ID': 'VAT' } }];
+  else delete party['cac:PartyTaxScheme'];
+  if (sellerName) party['cac:PartyLegalEntity'] = { 'cbc:RegistrationName': sellerName };
   ubl['cac:PaymentMeans'] = [{ 'cbc:PaymentMeansCode': '58', 'cac:PayeeFinancialAccount': { 'cbc:ID': iban } }];
   return invoice;
 }
 
 const uniqueVat = () => `DE${randomInt(100_000_000, 999_999_999)}`;
 
-async function xrechnungMail(vatId: string, invoiceNumber: string, iban: string, tag: string): Promise<string> {
-  const xml = await renderSampleInvoice('XRECHNUNG-UBL', invoiceOf(vatId, invoiceNumber, iban));
+async function xrechnungMail(vatId: string | null, invoiceNumber: string, iban: string, tag: string, sellerName?: string): Promise<string> {
+  const xml = await renderSampleInvoice('XRECHNUNG-UBL', invoiceOf(vatId, invoiceNumber, iban, sellerName));
   return buildMail({ subject: `Rechnung ${invoiceNumber}`, messageId: `<${tag}-${runTag}@beispiel-software.example>`, parts: [{ contentType: 'application/xml', filename: 'rechnung.xml', body: xml }] });
 }
 
@@ -229,6 +232,29 @@ describe('invoice trust: forged and genuine invoices of one supplier, through th
     expect(copyPublished.duplicateOf).toBeNull();
     expect(genuine).toMatchObject({ duplicateOf: null, warnings: [], sender: GENUINE_SENDER });
     expect(copy.warnings).toEqual([{ code: 'unauthenticated-sender', address: FORGED_SENDER.address, domain: FORGED_SENDER.domain }]);
+  });
+
+  it('a forgery that names the seller without its VAT id is checked against the IBANs its authenticated invoices showed', async () => {
+    // Prepare: the seller's genuine invoice (VAT id and a name of this run's own).
+    const name = `Trust Lieferant ${runTag} GmbH`;
+    const genuine = await deliverInbound(target, { message: Buffer.from(await xrechnungMail(uniqueVat(), `TRUST-NAME-${runTag}`, EXPECTED.iban, 'name-genuine', name)) });
+    await settled(`${genuine.messageId}:1`);
+
+    // Act: the forgery, a later invoice number, no VAT id, another IBAN.
+    const forged = await deliverInbound(target, {
+      message: Buffer.from(await xrechnungMail(null, `TRUST-NAME-2-${runTag}`, FORGED_IBAN, 'name-forged', name)),
+      from: FORGED_FROM,
+      verdicts: { dmarc: 'FAIL' },
+      dmarcPolicy: 'none',
+    });
+
+    // Assess
+    const record = await settled(`${forged.messageId}:1`);
+    expect(record).toMatchObject({ sellerVatId: null, sellerName: name, sender: FORGED_SENDER });
+    expect(record.warnings).toEqual([
+      { code: 'unauthenticated-sender', address: FORGED_SENDER.address, domain: FORGED_SENDER.domain },
+      { code: 'bank-account-changed', iban: FORGED_IBAN, previous: [EXPECTED.iban] },
+    ]);
   });
 
   it('a redelivery of the genuine mail changes nothing', async () => {

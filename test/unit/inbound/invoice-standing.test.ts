@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CLAIM_CAPACITY, changedStandings, deriveStanding, paymentFields, withEntry, type ClaimEntry } from '../../../shared/domain/invoice-standing.ts';
-import { checkBankAccount, intrinsicWarnings, withConflicts } from '../../../shared/domain/invoice-warnings.ts';
+import { checkBankAccount, intrinsicWarnings, withConflicts, type SeenIban } from '../../../shared/domain/invoice-warnings.ts';
+import { sellerKeys } from '../../../shared/domain/inbound-mail.ts';
 
 const GENUINE_IBAN = 'DE02120300000000202051';
 const FORGED_IBAN = 'GB33BUKB20201555555555';
@@ -84,23 +85,46 @@ describe('invoice standing', () => {
 });
 
 describe('bank account history and warnings', () => {
-  it('flags an IBAN not seen on the seller authenticated invoices, and learns only from authenticated ones', () => {
-    const first = checkBankAccount([], { invoiceId: 'g:1', iban: 'DE02 1203 0000 0000 2020 51', authenticated: true });
-    const forged = checkBankAccount(first.history, { invoiceId: 'f:1', iban: FORGED_IBAN, authenticated: false });
-    const again = checkBankAccount(forged.history, { invoiceId: 'f2:1', iban: FORGED_IBAN, authenticated: false });
+  /** One seller known by one key (VAT id): checked and taught there. */
+  const byVat = (history: SeenIban[]) => ({ check: history, learn: [history] });
 
-    expect(first).toEqual({ warning: null, history: [{ iban: GENUINE_IBAN, firstInvoiceId: 'g:1' }] });
-    expect(forged).toEqual({ warning: { code: 'bank-account-changed', iban: FORGED_IBAN, previous: [GENUINE_IBAN] }, history: first.history });
+  it('flags an IBAN not seen on the seller authenticated invoices, and learns only from authenticated ones', () => {
+    const first = checkBankAccount(byVat([]), { invoiceId: 'g:1', iban: 'DE02 1203 0000 0000 2020 51', authenticated: true });
+    const history = first.learned[0] ?? [];
+    const forged = checkBankAccount(byVat(history), { invoiceId: 'f:1', iban: FORGED_IBAN, authenticated: false });
+    const again = checkBankAccount(byVat(forged.learned[0] ?? []), { invoiceId: 'f2:1', iban: FORGED_IBAN, authenticated: false });
+
+    expect(first).toEqual({ warning: null, learned: [[{ iban: GENUINE_IBAN, firstInvoiceId: 'g:1' }]] });
+    expect(forged).toEqual({ warning: { code: 'bank-account-changed', iban: FORGED_IBAN, previous: [GENUINE_IBAN] }, learned: [history] });
     expect(again.warning).toEqual(forged.warning);
   });
 
   it('gives a redelivered invoice the same answer as its first delivery', () => {
     const known = [{ iban: GENUINE_IBAN, firstInvoiceId: 'g:1' }];
-    const changed = checkBankAccount(known, { invoiceId: 'n:1', iban: FORGED_IBAN, authenticated: true });
-    const redelivered = checkBankAccount(changed.history, { invoiceId: 'n:1', iban: FORGED_IBAN, authenticated: true });
+    const changed = checkBankAccount(byVat(known), { invoiceId: 'n:1', iban: FORGED_IBAN, authenticated: true });
+    const redelivered = checkBankAccount(byVat(changed.learned[0] ?? []), { invoiceId: 'n:1', iban: FORGED_IBAN, authenticated: true });
 
     expect(changed.warning).toEqual({ code: 'bank-account-changed', iban: FORGED_IBAN, previous: [GENUINE_IBAN] });
     expect(redelivered).toEqual(changed);
+  });
+
+  it('checks an invoice naming the seller without its VAT id against what the authenticated invoices taught the name', () => {
+    // Prepare: the genuine invoice (VAT id and name) teaches both keys.
+    const genuine = checkBankAccount({ check: [], learn: [[], []] }, { invoiceId: 'g:1', iban: GENUINE_IBAN, authenticated: true });
+    const [vatHistory = [], nameHistory = []] = genuine.learned;
+
+    // Act: a forgery with the seller's name only is checked by name.
+    const nameOnly = checkBankAccount({ check: nameHistory, learn: [nameHistory] }, { invoiceId: 'f:1', iban: FORGED_IBAN, authenticated: false });
+
+    // Assess
+    expect(vatHistory).toEqual(nameHistory);
+    expect(nameOnly.warning).toEqual({ code: 'bank-account-changed', iban: FORGED_IBAN, previous: [GENUINE_IBAN] });
+  });
+
+  it('keys a seller by VAT id, else by name; an authenticated invoice teaches both', () => {
+    expect(sellerKeys({ sellerVatId: 'DE 123 456 789', sellerName: 'Beispiel Software GmbH' })).toEqual({ check: 'vat:DE123456789', learn: ['vat:DE123456789', 'name:BEISPIELSOFTWAREGMBH'] });
+    expect(sellerKeys({ sellerVatId: null, sellerName: 'Beispiel Software GmbH' })).toEqual({ check: 'name:BEISPIELSOFTWAREGMBH', learn: ['name:BEISPIELSOFTWAREGMBH'] });
+    expect(sellerKeys({ sellerVatId: null, sellerName: null })).toEqual({ check: null, learn: [] });
   });
 
   it('builds the warnings list: sender, bank account, recognition, then the conflicts (which alone change later)', () => {
