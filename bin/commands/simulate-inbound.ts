@@ -3,10 +3,14 @@
  * S3 action: store the raw message under inbound/<messageId> in the inbound bucket, then
  * publish the `Received` notification (verdicts, bucket, key) to the inbound mail topic.
  * Verdicts are PASS unless set: --spam/--virus/--spf/--dkim/--dmarc <status>, --dmarc-policy <p>.
+ * Like SES, it puts its own `Authentication-Results: amazonses.com; spf=… dkim=… header.i=@<d>;
+ * dmarc=… header.from=<From domain>` on top of the stored message (and in the notification's
+ * headers): --dkim-domain <d> names the domain DKIM passed for (default: the From domain).
+ * --from <address> replaces the message's From header (a forged or other sender).
  * --message-id reuses an id (a second delivery of the same object).
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -31,6 +35,8 @@ export interface ReceivedInput {
   dmarcPolicy?: string;
   recipient?: string;
   at?: Date;
+  /** SES's own Authentication-Results header value, first in `mail.headers`. */
+  authenticationResults?: string;
 }
 
 /** An SES `Received` notification for an S3 action, shaped like events/ses/receiving_s3_alert.json. */
@@ -58,7 +64,7 @@ export function receivedNotification(input: ReceivedInput): Record<string, unkno
       messageId: input.messageId,
       destination: [recipient],
       headersTruncated: false,
-      headers: [],
+      headers: input.authenticationResults ? [{ name: 'Authentication-Results', value: input.authenticationResults }] : [],
       commonHeaders: {
         from: input.from ? [input.from] : [],
         to: [recipient],
@@ -83,6 +89,42 @@ export interface InboundDelivery {
   dmarcPolicy?: string;
   /** False: publish the notification again for an object already stored (SNS/SQS redelivery). */
   upload?: boolean;
+  /** Replaces the message's From header (the whole message is then read into memory). */
+  from?: string;
+  /** The domain SES's Authentication-Results says DKIM passed for (default: the From domain). */
+  dkimDomain?: string;
+}
+
+const domainOfAddress = (address: string | null | undefined): string | null => {
+  const at = address?.lastIndexOf('@') ?? -1;
+  return address && at >= 0 ? address.slice(at + 1).toLowerCase() : null;
+};
+
+/** SES's header as it writes it on receipt (RFC 8601), from the verdicts the simulation applies. */
+export function sesAuthenticationResults(input: { verdicts: Record<VerdictName, string>; fromDomain: string | null; dkimDomain: string | null; mailFrom: string | null }): string {
+  const lower = (v: string) => (v === 'GRAY' ? 'none' : v === 'PROCESSING_FAILED' ? 'temperror' : v.toLowerCase());
+  const clauses = [
+    `spf=${lower(input.verdicts.spf)} (spfCheck: simulated by mailbridge) envelope-from=${input.mailFrom ?? 'unknown@mailbridge.invalid'}`,
+    `dkim=${lower(input.verdicts.dkim)}${input.dkimDomain ? ` header.i=@${input.dkimDomain}` : ''}`,
+    `dmarc=${lower(input.verdicts.dmarc)}${input.fromDomain ? ` header.from=${input.fromDomain}` : ''}`,
+  ];
+  return `amazonses.com; ${clauses.join('; ')};`;
+}
+
+/** The raw message with its From header replaced (if `from`) and `prepend` header lines on top, as SES stores it. */
+export function withReceiptHeaders(raw: Buffer, options: { from?: string; prepend: string[] }): Buffer {
+  let rest = raw;
+  if (options.from !== undefined) {
+    const crlf = raw.indexOf('\r\n\r\n');
+    const lf = raw.indexOf('\n\n');
+    const end = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 2 : lf >= 0 ? lf + 1 : raw.length;
+    const eol = crlf >= 0 && end === crlf + 2 ? '\r\n' : '\n';
+    const header = raw.subarray(0, end).toString('latin1');
+    // Drop every From header (with its folded continuation lines), then add the new one.
+    const kept = header.replace(/^From:[^\n]*\n(?:[ \t][^\n]*\n)*/gim, '');
+    rest = Buffer.concat([Buffer.from(`From: ${options.from}${eol}${kept}`, 'latin1'), raw.subarray(end)]);
+  }
+  return Buffer.concat([Buffer.from(options.prepend.map((h) => `${h}\r\n`).join(''), 'latin1'), rest]);
 }
 
 export interface InboundDelivered {
@@ -93,6 +135,15 @@ export interface InboundDelivered {
   bucket: string;
   key: string;
   verdicts: Record<string, string>;
+  /** The From address the message carries (after --from). */
+  from: string | null;
+  /** What SES's Authentication-Results says (on top of the stored message, first in the notification's headers). */
+  authenticationResults: string;
+}
+
+async function* prefixed(lines: string[], rest: Readable): AsyncGenerator<Buffer> {
+  yield Buffer.from(lines.map((h) => `${h}\r\n`).join(''), 'latin1');
+  for await (const chunk of rest) yield chunk as Buffer;
 }
 
 const messageStream = (message: string | Uint8Array): Readable => (typeof message === 'string' ? createReadStream(message) : Readable.from([Buffer.from(message)]));
@@ -109,14 +160,28 @@ export async function deliverInbound(target: Pick<Target, 'info' | 's3' | 'sns'>
   const messageId = delivery.messageId ?? sesLikeMessageId();
   const verdicts = delivery.verdicts ?? {};
   const { dmarcPolicy } = delivery;
+  const applied = Object.fromEntries(VERDICTS.map((n) => [n, verdicts[n] ?? 'PASS'])) as Record<VerdictName, string>;
+
+  // SES's commonHeaders come from the message; read them the way the function will.
+  const message =
+    delivery.from !== undefined ? withReceiptHeaders(typeof delivery.message === 'string' ? readFileSync(delivery.message) : Buffer.from(delivery.message), { from: delivery.from, prepend: [] }) : delivery.message;
+  const headers = await parseInboundMessage(messageStream(message), new DiscardingAttachmentSink(), { recognise: false });
+  const fromDomain = domainOfAddress(headers.from);
+  const authenticationResults = sesAuthenticationResults({ verdicts: applied, fromDomain, dkimDomain: delivery.dkimDomain?.toLowerCase() ?? fromDomain, mailFrom: headers.from });
+  const receiptHeaders = [`Authentication-Results: ${authenticationResults}`, `X-SES-Spam-Verdict: ${applied.spam}`, `X-SES-Virus-Verdict: ${applied.virus}`];
 
   const key = `inbound/${messageId}`;
   if (delivery.upload !== false) {
     // lib-storage: a message may be 40 MB, and fauxqs refuses single PUTs over 11 MiB.
-    await new Upload({ client: target.s3, params: { Bucket: bucket, Key: key, Body: messageStream(delivery.message), ContentType: 'message/rfc822' } }).done();
+    // An empty object stays empty (what a failed or truncated store leaves), else SES's headers go on top.
+    const body =
+      typeof message === 'string'
+        ? Readable.from(prefixed(receiptHeaders, createReadStream(message)))
+        : message.length === 0
+          ? Buffer.alloc(0)
+          : withReceiptHeaders(Buffer.from(message), { prepend: receiptHeaders });
+    await new Upload({ client: target.s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: 'message/rfc822' } }).done();
   }
-  // SES's commonHeaders come from the message; read them the way the function will.
-  const headers = await parseInboundMessage(messageStream(delivery.message), new DiscardingAttachmentSink(), { recognise: false });
   const notification = receivedNotification({
     messageId,
     bucket,
@@ -127,10 +192,10 @@ export async function deliverInbound(target: Pick<Target, 'info' | 's3' | 'sns'>
     headerMessageId: headers.messageId,
     verdicts,
     ...(dmarcPolicy ? { dmarcPolicy } : {}),
+    authenticationResults,
   });
   const out = await target.sns.send(new PublishCommand({ TopicArn: topic.arn, Message: JSON.stringify(notification) }));
-  const applied = { ...Object.fromEntries(VERDICTS.map((n) => [n, verdicts[n] ?? 'PASS'])), ...(dmarcPolicy ? { dmarcPolicy } : {}) };
-  return { via: 'sns', topic: topic.name, snsMessageId: out.MessageId, messageId, bucket, key, verdicts: applied };
+  return { via: 'sns', topic: topic.name, snsMessageId: out.MessageId, messageId, bucket, key, verdicts: { ...applied, ...(dmarcPolicy ? { dmarcPolicy } : {}) }, from: headers.from, authenticationResults };
 }
 
 export async function inbound(ctx: CommandContext): Promise<number> {
@@ -149,6 +214,20 @@ export async function inbound(ctx: CommandContext): Promise<number> {
   const messageId = flagString(ctx, 'message-id') ?? sesLikeMessageId();
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(messageId)) throw new UsageError('--message-id may hold letters, digits, ".", "_" and "-" only');
 
-  print(await deliverInbound(await ctx.target(), { message: file, messageId, verdicts, ...(dmarcPolicy ? { dmarcPolicy } : {}) }));
+  const from = flagString(ctx, 'from');
+  if (from !== undefined && !/^[^\s@<>]+@[^\s@<>]+$/.test(from.replace(/^.*<([^<>]+)>\s*$/, '$1'))) throw new UsageError('--from must be an address (a@b.example or "Name <a@b.example>")');
+  const dkimDomain = flagString(ctx, 'dkim-domain');
+  if (dkimDomain !== undefined && !/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(dkimDomain)) throw new UsageError('--dkim-domain must be a domain name');
+
+  print(
+    await deliverInbound(await ctx.target(), {
+      message: file,
+      messageId,
+      verdicts,
+      ...(dmarcPolicy ? { dmarcPolicy } : {}),
+      ...(from !== undefined ? { from } : {}),
+      ...(dkimDomain !== undefined ? { dkimDomain } : {}),
+    }),
+  );
   return 0;
 }

@@ -71,7 +71,7 @@ export const simulate: Command = {
   usage: [
     '  simulate ses <file.json>                               put an SES notification / SNS envelope on the feedback queue',
     '  simulate mailtrap <file.json|.jsonl> [--unsigned]      POST a signed Mailtrap webhook to the local endpoint',
-    '  simulate inbound <file.eml> [--spam|--virus|--spf|--dkim|--dmarc <PASS|FAIL|...>] [--dmarc-policy <p>] [--message-id <id>]\n' +
+    '  simulate inbound <file.eml> [--spam|--virus|--spf|--dkim|--dmarc <PASS|FAIL|GRAY|...>] [--dmarc-policy <p>] [--from <address>] [--dkim-domain <d>] [--message-id <id>]\n' +
       '                                                         store a raw message in the inbound bucket and notify as SES receiving does',
   ].join('\n'),
   async run(ctx) {

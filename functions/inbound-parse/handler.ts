@@ -20,8 +20,12 @@
  *   recognition, so it cannot crash-loop; a store outage outside a recognition, or shorter
  *   than the ~15 s its end is retried for, never counts as a death;
  * - redelivered notification: its message record exists; only invoices whose event is not
- *   out yet are published, nothing is written again; a retry of the delivery that holds an
- *   invoice's publish lease takes it back at once (the lease names the SQS message).
+ *   out yet are published, nothing is written again (but a standing a concurrent arrival
+ *   changed before the records existed is settled: shared/services/process-inbound-mail.ts);
+ *   a retry of the delivery that holds an invoice's publish lease takes it back at once (the
+ *   lease names the SQS message);
+ * - an identity claim that loses 25 races in a row (ClaimContentionError): a batch item
+ *   failure, retried by SQS; nothing was recorded.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -66,6 +70,8 @@ export async function handleInboundRecord(record: SQSRecord, deps: InboundParseD
     published: outcome.published,
     problems: r.problems.map((p) => p.code),
     appliedVerdicts: r.appliedVerdicts,
+    // Whether SES's verdicts vouch for the sender (the address itself is personal data: not logged).
+    senderAuthenticated: r.sender?.authenticated ?? null,
   });
   metrics.addMetric(`Inbound_${r.status.replace('-', '_')}`, MetricUnit.Count, 1);
   metrics.addMetric('InvoicesPublished', MetricUnit.Count, outcome.published);

@@ -4,7 +4,11 @@
  * - invoice:  pk `MSG#<sesMessageId>`, sk `INVOICE#<n>` (one Query reads a message with its invoices)
  * - recognition: pk `MSG#<sesMessageId>`, sk `RECOGNISING#<n>` (started / finished counters per
  *   attachment: an attempt that died recognising attachment n left started > finished)
- * - identity: pk `ID#<identity key>`,  sk `CLAIM`, holding the invoice id that was first seen with it
+ * - identity: pk `ID#<identity key>`, sk `CLAIM`: the invoices seen under it (bounded list of
+ *   entries, shared/domain/invoice-standing.ts) and a `version` every write increments
+ *   (conditional writes: concurrent arrivals of one identity serialise on it)
+ * - seller: pk `SELLER#<VAT id, else normalised name>`, sk `IBANS`: the IBANs seen on the
+ *   seller's authenticated invoices (bounded), versioned like the claims
  * Messages and invoices also carry `kind` + `listSk` (`<receivedAt>#<id>`), the keys of the
  * `ByKind` index, so "newest invoices" is a Query rather than a Scan.
  * The message and its invoices are written in one TransactWriteItems (up to 100 items), so an
@@ -12,8 +16,10 @@
  * reported as RecordTooLargeError (content), anything else is thrown as it is (retried).
  */
 import { isConditionalCheckFailed } from './dynamo-errors.ts';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RecordTooLargeError, type InboundStore } from '../ports/inbound-store.ts';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ClaimEntry } from '../domain/invoice-standing.ts';
+import type { InvoiceWarning, SeenIban } from '../domain/invoice-warnings.ts';
+import { RecordTooLargeError, type IdentityClaim, type InboundStore, type SellerIbans } from '../ports/inbound-store.ts';
 import type { InboundMessageRecord, InvoiceRecord } from '../schemas/inbound-records.ts';
 
 export class InvoiceIdError extends Error {
@@ -121,37 +127,60 @@ export class DynamoInboundStore implements InboundStore {
     );
   }
 
-  private async holder(key: string): Promise<string | null> {
-    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: `ID#${key}`, sk: 'CLAIM' }, ConsistentRead: true }));
-    return typeof out.Item?.invoiceId === 'string' ? out.Item.invoiceId : null;
+  async readClaim(identityKey: string): Promise<IdentityClaim> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: `ID#${identityKey}`, sk: 'CLAIM' }, ConsistentRead: true }));
+    // An item from before versioned claims (only `invoiceId`) reads as empty and is replaced.
+    return { entries: Array.isArray(out.Item?.entries) ? (out.Item.entries as ClaimEntry[]) : [], version: typeof out.Item?.version === 'number' ? out.Item.version : 0 };
   }
 
-  async claimIdentity(invoiceId: string, keys: string[]): Promise<string | null> {
-    // Read first, so keys still free are claimed for the original rather than for a duplicate.
-    let original: string | null = null;
-    const free: string[] = [];
-    for (const key of keys) {
-      const holder = await this.holder(key);
-      if (holder === null) free.push(key);
-      else if (holder !== invoiceId) original ??= holder;
-    }
-    for (const key of free) {
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { pk: `ID#${key}`, sk: 'CLAIM', invoiceId: original ?? invoiceId },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-        // Claimed between our read and write (a concurrent message): that one came first.
-        const holder = await this.holder(key);
-        if (holder !== null && holder !== invoiceId) original ??= holder;
+  async readSellerIbans(sellerKey: string): Promise<SellerIbans> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: `SELLER#${sellerKey}`, sk: 'IBANS' }, ConsistentRead: true }));
+    return { ibans: Array.isArray(out.Item?.ibans) ? (out.Item.ibans as SeenIban[]) : [], version: typeof out.Item?.version === 'number' ? out.Item.version : 0 };
+  }
+
+  async writeClaim(
+    claim: { identityKey: string; entries: ClaimEntry[]; expectedVersion: number },
+    sellers: { sellerKey: string; ibans: SeenIban[]; expectedVersion: number }[],
+  ): Promise<boolean> {
+    const versioned = (expected: number) =>
+      expected === 0
+        ? { ConditionExpression: 'attribute_not_exists(#v)', ExpressionAttributeNames: { '#v': 'version' } }
+        : { ConditionExpression: '#v = :expected', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':expected': expected } };
+    const items = [
+      { Put: { TableName: this.tableName, Item: { pk: `ID#${claim.identityKey}`, sk: 'CLAIM', entries: claim.entries, version: claim.expectedVersion + 1 }, ...versioned(claim.expectedVersion) } },
+      ...sellers.map((seller) => ({
+        Put: { TableName: this.tableName, Item: { pk: `SELLER#${seller.sellerKey}`, sk: 'IBANS', ibans: seller.ibans, version: seller.expectedVersion + 1 }, ...versioned(seller.expectedVersion) },
+      })),
+    ];
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'TransactionCanceledException') {
+        const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        // Another writer moved a version (or holds the item in its own transaction): decide again.
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) return false;
       }
+      throw error;
     }
-    return original;
+  }
+
+  async updateStanding(invoiceId: string, standing: { duplicateOf: string | null; warnings: InvoiceWarning[]; version: number }): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: invoiceKey(invoiceId),
+          UpdateExpression: 'SET duplicateOf = :dup, warnings = :warnings, standingVersion = :v',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(standingVersion) OR standingVersion < :v)',
+          ExpressionAttributeValues: { ':dup': standing.duplicateOf, ':warnings': standing.warnings, ':v': standing.version },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   async getInvoice(invoiceId: string): Promise<InvoiceRecord | undefined> {
@@ -193,7 +222,7 @@ export class DynamoInboundStore implements InboundStore {
     );
   }
 
-  async listInvoices(limit: number): Promise<InvoiceRecord[]> {
+  async listInvoices(limit: number, options: { withWarnings?: boolean } = {}): Promise<InvoiceRecord[]> {
     const items: InvoiceRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -203,7 +232,9 @@ export class DynamoInboundStore implements InboundStore {
           IndexName: 'ByKind',
           KeyConditionExpression: '#kind = :kind',
           ExpressionAttributeNames: { '#kind': 'kind' },
-          ExpressionAttributeValues: { ':kind': 'invoice' },
+          ExpressionAttributeValues: { ':kind': 'invoice', ...(options.withWarnings ? { ':none': 0 } : {}) },
+          // The filter applies after Limit: paging goes on until `limit` matches (or the end).
+          ...(options.withWarnings ? { FilterExpression: 'size(warnings) > :none' } : {}),
           ScanIndexForward: false,
           Limit: limit - items.length,
           ExclusiveStartKey: start,

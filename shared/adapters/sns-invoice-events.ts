@@ -4,7 +4,8 @@ import type { InvoiceReceivedEvent } from '../schemas/inbound-records.ts';
 
 /**
  * `invoice.received` on the invoice events topic. Message attributes let subscribers filter
- * without parsing the body (e.g. `duplicate: ["false"]` to skip repeated invoices).
+ * without parsing the body (e.g. `duplicate: ["false"]` to skip repeated invoices,
+ * `warnings: ["none"]` for invoices nothing is held for, `warnings: ["bank-account-changed"]`).
  */
 export class SnsInvoiceEvents implements InvoiceEvents {
   constructor(
@@ -21,6 +22,8 @@ export class SnsInvoiceEvents implements InvoiceEvents {
           type: { DataType: 'String', StringValue: event.type },
           format: { DataType: 'String', StringValue: event.invoice.format },
           duplicate: { DataType: 'String', StringValue: event.duplicateOf ? 'true' : 'false' },
+          // String.Array: a filter policy matches any one of the codes.
+          warnings: { DataType: 'String.Array', StringValue: JSON.stringify(event.warnings.length > 0 ? [...new Set(event.warnings.map((w) => w.code))] : ['none']) },
         },
       }),
     );

@@ -15,6 +15,8 @@ export const RECORD_LIMITS = {
   /** From address, Message-ID header. */
   headerChars: 500,
   filenameChars: 255,
+  /** The Authentication-Results header read for the sender's DKIM domain (never stored). */
+  authenticationResultsChars: 4_000,
   contentTypeChars: 100,
   problemChars: 500,
   /** Problems listed per message; the rest are summarised in one more entry. */

@@ -1,6 +1,6 @@
 /**
  * Pure decisions about one inbound message once it is parsed: where its attachments live in
- * S3, which status it ends with, and which keys identify "the same invoice" across messages.
+ * S3, which status it ends with, and which keys identify "the same invoice" and its seller across messages.
  */
 import type { RecognisedInvoice } from './invoice/types.ts';
 import { boundKey } from './inbound-bounds.ts';
@@ -64,17 +64,38 @@ const normaliseToken = (value: string): string =>
     .toUpperCase()
     .replace(/[^\p{L}\p{N}]+/gu, '');
 
+const vatToken = (vatId: string | null): string | null => (vatId ? `vat:${normaliseToken(vatId)}` : null);
+const nameToken = (name: string | null): string | null => (name ? `name:${normaliseToken(name)}` : null);
+const usable = (token: string | null): string | null => (token && token.length > 4 ? token : null);
+
+/** `vat:<VAT id>`, else `name:<normalised name>`; null when neither is known well enough. */
+function sellerToken(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): string | null {
+  return usable(vatToken(invoice.sellerVatId)) ?? (invoice.sellerVatId ? null : usable(nameToken(invoice.sellerName)));
+}
+
 /**
- * The keys under which an invoice claims to be "first seen". Two invoices sharing any key are
- * the same invoice: same seller (VAT id, else name) and number, or the same attachment bytes.
- * A guessed (pdf-text) number alone is too weak to dedupe on, so pdf-text needs a seller too.
+ * The keys of a seller's IBAN history. `check`: the seller an invoice is checked against, by
+ * VAT id, else by normalised name. `learn`: every key an authenticated invoice teaches its IBAN
+ * to, VAT id and name, so an invoice that names the seller without its VAT id is still checked
+ * against the IBANs its authenticated invoices showed.
  */
-export function invoiceIdentityKeys(invoice: Pick<RecognisedInvoice, 'invoiceNumber' | 'sellerVatId' | 'sellerName'>, attachmentSha256: string): string[] {
-  const keys = [`sha256#${attachmentSha256}`];
-  const seller = invoice.sellerVatId ? `vat:${normaliseToken(invoice.sellerVatId)}` : invoice.sellerName ? `name:${normaliseToken(invoice.sellerName)}` : null;
+export function sellerKeys(invoice: Pick<RecognisedInvoice, 'sellerVatId' | 'sellerName'>): { check: string | null; learn: string[] } {
+  const vat = usable(vatToken(invoice.sellerVatId));
+  const name = usable(nameToken(invoice.sellerName));
+  const check = sellerToken(invoice);
+  return { check: check ? boundKey(check) : null, learn: [vat, name].filter((k): k is string => k !== null).map(boundKey) };
+}
+
+/**
+ * The identity an invoice is claimed under: `seller#<seller>#<number>` (the same invoice from
+ * one seller, whatever the document's bytes), else `sha256#<attachment hash>` (a guessed
+ * pdf-text number alone is too weak to dedupe on, so without a seller only the same bytes
+ * count). Same bytes always read as the same seller + number, so they meet under one identity.
+ */
+export function invoiceIdentityKey(invoice: Pick<RecognisedInvoice, 'invoiceNumber' | 'sellerVatId' | 'sellerName'>, attachmentSha256: string): string {
+  const seller = sellerToken(invoice);
   const number = invoice.invoiceNumber ? normaliseToken(invoice.invoiceNumber) : '';
-  if (seller && seller.length > 4 && number.length > 0) keys.unshift(`seller#${boundKey(`${seller}#${number}`)}`);
-  return keys;
+  return seller && number.length > 0 ? `seller#${boundKey(`${seller}#${number}`)}` : `sha256#${attachmentSha256}`;
 }
 
 /** Stable id of the n-th (0-based) invoice found in a message. */

@@ -1,4 +1,18 @@
+import type { ClaimEntry } from '../domain/invoice-standing.ts';
+import type { InvoiceWarning, SeenIban } from '../domain/invoice-warnings.ts';
 import type { InboundMessageRecord, InvoiceRecord } from '../schemas/inbound-records.ts';
+
+/** The invoices seen under one identity; `version` counts its writes (0: never written). */
+export interface IdentityClaim {
+  entries: ClaimEntry[];
+  version: number;
+}
+
+/** The IBANs seen on one seller's authenticated invoices. */
+export interface SellerIbans {
+  ibans: SeenIban[];
+  version: number;
+}
 
 /** The store refused a record for its size (DynamoDB: item over 400 KB, key over 2 KB): a content problem, never retried as is. */
 export class RecordTooLargeError extends Error {
@@ -24,11 +38,19 @@ export interface InboundStore {
   beginRecognition(messageId: string, attachmentIndex: number): Promise<number>;
   /** Notes that recognition of the attachment ended. */
   endRecognition(messageId: string, attachmentIndex: number): Promise<void>;
+  readClaim(identityKey: string): Promise<IdentityClaim>;
+  readSellerIbans(sellerKey: string): Promise<SellerIbans>;
   /**
-   * Claims each identity key for `invoiceId` unless another invoice holds it; returns the
-   * first other holder (the invoice this one duplicates), or null.
+   * Writes the claim and the sellers' IBANs (at most 2: VAT id and name) together, each only if
+   * its version is still `expectedVersion` (then it becomes expectedVersion + 1). Resolves false
+   * when another writer came first: read again, decide again.
    */
-  claimIdentity(invoiceId: string, keys: string[]): Promise<string | null>;
+  writeClaim(claim: { identityKey: string; entries: ClaimEntry[]; expectedVersion: number }, sellers: { sellerKey: string; ibans: SeenIban[]; expectedVersion: number }[]): Promise<boolean>;
+  /**
+   * Sets an invoice record's `duplicateOf` and `warnings` as derived from claim version
+   * `version`, unless the record is missing or already holds a standing at least that new.
+   */
+  updateStanding(invoiceId: string, standing: { duplicateOf: string | null; warnings: InvoiceWarning[]; version: number }): Promise<boolean>;
   getInvoice(invoiceId: string): Promise<InvoiceRecord | undefined>;
   /**
    * Takes the right to publish the invoice's event: true unless it was published already or
@@ -38,5 +60,6 @@ export interface InboundStore {
    */
   claimPublish(invoiceId: string, now: Date, leaseMs: number, holder?: string): Promise<boolean>;
   markPublished(invoiceId: string, at: string): Promise<void>;
-  listInvoices(limit: number): Promise<InvoiceRecord[]>;
+  /** Newest first; `withWarnings`: only invoices that carry at least one warning. */
+  listInvoices(limit: number, options?: { withWarnings?: boolean }): Promise<InvoiceRecord[]>;
 }

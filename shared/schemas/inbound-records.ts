@@ -36,12 +36,29 @@ export const verdictsSchema = z.object({
   dmarcPolicy: nullableString(),
 });
 
+/** Who sent the mail, and whether SES's verdicts vouch for it (shared/domain/sender-authentication.ts). */
+export const senderSchema = z.object({
+  address: nullableString(),
+  domain: nullableString(),
+  authenticated: z.boolean(),
+});
+
+/** shared/domain/invoice-warnings.ts decides these. */
+export const invoiceWarningSchema = z.discriminatedUnion('code', [
+  z.object({ code: z.literal('unauthenticated-sender'), address: nullableString(), domain: nullableString() }),
+  z.object({ code: z.literal('conflicting-duplicate'), invoiceId: z.string(), fields: z.array(z.enum(['iban', 'totalWithVat', 'amountDue', 'currency', 'dueDate'])) }),
+  z.object({ code: z.literal('bank-account-changed'), iban: z.string(), previous: z.array(z.string()) }),
+  z.object({ code: z.literal('einvoice-incomplete'), missing: z.array(z.string()) }),
+]);
+
 export const inboundMessageRecordSchema = z.object({
   /** SES message id (also the last segment of the raw object's key). */
   messageId: z.string(),
   /** The Message-ID header. */
   internetMessageId: nullableString(),
   from: nullableString(),
+  /** Absent on records from before sender authentication. */
+  sender: z.optional(senderSchema),
   subject: nullableString(),
   receivedAt: z.string(),
   source: z.object({ bucket: z.string(), key: z.string() }),
@@ -91,8 +108,18 @@ export const invoiceRecordSchema = z.object({
   sourceAttachmentKey: nullableString(),
   sourceAttachmentSha256: z.string(),
   sourceFilename: z.string(),
-  /** The invoice id this one repeats (same seller + number, or the same attachment bytes). */
+  /**
+   * The invoice id this one repeats (the same attachment bytes, or the same seller + number with
+   * the same payment-relevant fields); never an unauthenticated record for an authenticated one.
+   */
   duplicateOf: nullableString(),
+  sender: senderSchema,
+  /** What accounting should know before paying it (empty when nothing). */
+  warnings: z.array(invoiceWarningSchema),
+  /** The identity claim this record's standing comes from (`seller#…` or `sha256#…`). */
+  identityKey: z.optional(z.string()),
+  /** The claim's version `duplicateOf` and the conflict warnings were derived from. */
+  standingVersion: z.optional(z.number()),
   publishedAt: z.optional(z.string()),
 });
 export type InvoiceRecord = z.infer<typeof invoiceRecordSchema>;
@@ -109,6 +136,9 @@ export const invoiceReceivedEventSchema = z.object({
   invoice: invoiceFieldsSchema,
   source: z.object({ bucket: z.string(), attachmentKey: nullableString(), sha256: z.string(), filename: z.string() }),
   duplicateOf: nullableString(),
+  sender: senderSchema,
+  /** Hold payment until each is resolved (README: "Invoice warnings"). */
+  warnings: z.array(invoiceWarningSchema),
 });
 export type InvoiceReceivedEvent = z.infer<typeof invoiceReceivedEventSchema>;
 

@@ -34,6 +34,8 @@ export const sesReceivedSchema = z.object({
     messageId: z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^[A-Za-z0-9._-]+$/)),
     timestamp: z.optional(z.string()),
     source: z.optional(z.string()),
+    /** The message's headers as SES saw them, its own Authentication-Results first. */
+    headers: z.optional(z.array(z.object({ name: z.string(), value: z.string() }))),
     commonHeaders: z.optional(
       z.object({
         from: z.optional(z.array(z.string())),

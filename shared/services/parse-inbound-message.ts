@@ -117,6 +117,13 @@ export interface ParsedMessage {
   subject: string | null;
   /** First From address. */
   from: string | null;
+  /**
+   * Every From address (all From headers), at most MAX_FROM_ADDRESSES of them: more than one
+   * makes the sender ambiguous (shared/domain/sender-authentication.ts).
+   */
+  fromAddresses: string[];
+  /** The topmost Authentication-Results header (SES prepends its own), unfolded and bounded. */
+  authenticationResults: string | null;
   attachments: ParsedAttachment[];
   /** Parts past `maxAttachments`: counted only (neither listed, stored nor recognised). */
   omittedAttachments: number;
@@ -166,9 +173,39 @@ function firstAddress(headers: Headers): string | null {
   return null;
 }
 
+const MAX_FROM_ADDRESSES = 5;
+
+function allAddresses(headers: Headers, fromHeaderCount: number): string[] {
+  const from = headers.get('from') as AddressObject | AddressObject[] | undefined;
+  const objects = from === undefined ? [] : Array.isArray(from) ? from : [from];
+  const addresses: string[] = [];
+  for (const o of objects) {
+    for (const a of o.value ?? []) {
+      if (a.address) addresses.push(a.address);
+      for (const member of a.group ?? []) if (member.address) addresses.push(member.address);
+    }
+  }
+  // mailparser keeps only the last of several From headers; each extra header is one more sender.
+  for (let i = 1; i < fromHeaderCount; i++) addresses.push('(another From header)');
+  return addresses.slice(0, MAX_FROM_ADDRESSES).map((a) => boundText(a, RECORD_LIMITS.headerChars));
+}
+
+interface HeaderLine {
+  key: string;
+  line: string;
+}
+
 function headerString(headers: Headers, name: string): string | null {
   const value = headers.get(name);
   return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+/** `Name: value\r\n folded` -> `value folded`. */
+function unfoldHeaderValue(line: string): string {
+  return line
+    .slice(line.indexOf(':') + 1)
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .trim();
 }
 
 /** Writes with backpressure; resolves false when `stop` settled first (the reader is gone). */
@@ -221,6 +258,9 @@ class MessageWalk {
   }
 
   /** Parses one message level; resolves with its headers (undefined if none were read). */
+  /** Header lines of the top-level message (From count, Authentication-Results). */
+  topHeaderLines: HeaderLine[] = [];
+
   async walk(input: Readable, depth: number, parentIndex?: number): Promise<Headers | undefined> {
     const parser = new MailParser(PARSER_OPTIONS);
     let headers: Headers | undefined;
@@ -250,6 +290,11 @@ class MessageWalk {
         if (current.idleTicks * STALL_TICK_MS >= PARSER_STALL_MS) current.content.destroy(reason);
       }, STALL_TICK_MS);
     });
+    if (depth === 0) {
+      parser.on('headerLines', (lines: HeaderLine[]) => {
+        this.topHeaderLines = lines.filter((l) => l.key === 'from' || l.key === 'authentication-results').slice(0, 20);
+      });
+    }
     input.on('error', (error) => {
       sourceError = error;
       parser.destroy(new SourceReadError(`reading the message failed: ${describeError(error)}`));
@@ -476,10 +521,14 @@ export async function parseInboundMessage(source: Readable, sink: AttachmentSink
       message: `${run.omitted} attachments past the first ${opts.maxAttachments} are only counted: not listed, stored or recognised`,
     });
   }
+  const fromHeaderCount = run.topHeaderLines.filter((l) => l.key === 'from').length;
+  const topAuthResults = run.topHeaderLines.find((l) => l.key === 'authentication-results');
   return {
     messageId: headers ? boundNullable(headerString(headers, 'message-id'), RECORD_LIMITS.headerChars) : null,
     subject: headers ? boundNullable(headerString(headers, 'subject'), RECORD_LIMITS.subjectChars) : null,
     from: headers ? boundNullable(firstAddress(headers), RECORD_LIMITS.headerChars) : null,
+    fromAddresses: headers ? allAddresses(headers, fromHeaderCount) : [],
+    authenticationResults: topAuthResults ? boundText(unfoldHeaderValue(topAuthResults.line), RECORD_LIMITS.authenticationResultsChars) : null,
     // Attachments finish out of order when a forwarded message's parts complete inside it.
     attachments: [...run.attachments].sort((a, b) => a.index - b.index),
     omittedAttachments: run.omitted,

@@ -9,6 +9,10 @@
  * - once the message record exists, a delivery only publishes what is not published yet;
  * - attachment keys, invoice ids (`<messageId>:<n>`) and identity claims are derived from the
  *   message, so a re-run after a partial failure rewrites the same items;
+ * - an invoice's identity claim and its seller's IBAN history are written before the records
+ *   (conditional on their versions); a delivery that finds its entry there writes nothing, and
+ *   every delivery settles the standing (duplicateOf, conflicts) of the message's invoices and
+ *   of the earlier records they changed, before publishing;
  * - an invoice's event is published by whoever holds its publish lease, and `publishedAt`
  *   stops any later attempt. The window between publish and `publishedAt` makes delivery
  *   at-least-once in a crash; the event's `invoiceId` lets consumers dedupe. The lease is
@@ -25,11 +29,14 @@
  * being recognised. Outages outside that bracket (reading, claims, records, events) never
  * count, and its end is retried for ~15 s so a short store outage does not count either.
  */
-import { decideVerdicts, type VerdictPolicyConfig } from '../domain/inbound-verdicts.ts';
-import { invoiceId, invoiceIdentityKeys, messageStatus } from '../domain/inbound-mail.ts';
+import { decideVerdicts, type ReceiptVerdicts, type VerdictPolicyConfig } from '../domain/inbound-verdicts.ts';
+import { invoiceId, invoiceIdentityKey, messageStatus, sellerKeys } from '../domain/inbound-mail.ts';
 import { boundNullable, boundProblems, RECORD_LIMITS } from '../domain/inbound-bounds.ts';
+import { addressOf, authenticateSender, type Sender } from '../domain/sender-authentication.ts';
+import { canonicalJson, changedStandings, deriveStanding, paymentFields, sameEntries, withEntry, type ClaimEntry, type Standing } from '../domain/invoice-standing.ts';
+import { checkBankAccount, intrinsicWarnings, sameWarnings, withConflicts, type BankAccountChangedWarning } from '../domain/invoice-warnings.ts';
 import type { AttachmentSink } from '../ports/attachment-sink.ts';
-import { RecordTooLargeError, type InboundStore } from '../ports/inbound-store.ts';
+import { RecordTooLargeError, type InboundStore, type SellerIbans } from '../ports/inbound-store.ts';
 import type { InvoiceEvents } from '../ports/invoice-events.ts';
 import { RawMessageMissingError, type RawMessageStore } from '../ports/raw-message-store.ts';
 import {
@@ -69,11 +76,97 @@ export interface InboundDeps {
 
 export type InboundOutcome = { kind: 'already-processed' | 'recorded'; record: InboundMessageRecord; published: number };
 
-/** "Name <a@b>" or "a@b" -> a@b, as SES writes commonHeaders.from. */
-function addressOf(value: string | undefined): string | null {
-  if (!value) return null;
-  const angle = /<([^<>\s]+@[^<>\s]+)>/.exec(value);
-  return angle?.[1] ?? (value.includes('@') ? value.trim() : null);
+export class ClaimContentionError extends Error {
+  override name = 'ClaimContentionError';
+}
+
+/**
+ * The sender from the parsed message (its From headers, SES's Authentication-Results on top of
+ * it) or, when not a byte was parsed (virus quarantine), from SES's notification.
+ */
+function senderOf(n: SesReceivedNotification, parsed: ParsedMessage | undefined, verdicts: ReceiptVerdicts): Sender {
+  const fromAddresses = parsed ? parsed.fromAddresses : (n.mail.commonHeaders?.from ?? []).map(addressOf).filter((a): a is string => a !== null);
+  const notificationAuthResults = n.mail.headers?.find((h) => h.name.toLowerCase() === 'authentication-results')?.value ?? null;
+  const { address, domain, authenticated } = authenticateSender({
+    fromAddresses: fromAddresses.map((a) => a.slice(0, RECORD_LIMITS.headerChars)),
+    verdicts,
+    authenticationResults: parsed ? parsed.authenticationResults : notificationAuthResults?.slice(0, RECORD_LIMITS.authenticationResultsChars),
+  });
+  return { address: boundNullable(address, RECORD_LIMITS.headerChars), domain: boundNullable(domain, RECORD_LIMITS.headerChars), authenticated };
+}
+
+const CLAIM_ATTEMPTS = 25;
+
+/**
+ * Adds the invoice to its identity's claim (and, when authenticated, its IBAN to the seller's
+ * history) with conditional writes, deciding again after every lost race, so concurrent
+ * arrivals of one identity each see the others. A redelivery finds its entry already there
+ * and writes nothing.
+ */
+async function claimStanding(
+  deps: InboundDeps,
+  input: { identityKey: string; sellers: { check: string | null; learn: string[] }; entry: ClaimEntry; iban: string | null },
+): Promise<{ standing: Standing; version: number; bank: BankAccountChangedWarning | null }> {
+  const { entry, sellers } = input;
+  const sellerKeys = [...new Set([...(sellers.check ? [sellers.check] : []), ...sellers.learn])];
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const claim = await deps.store.readClaim(input.identityKey);
+    const histories = new Map<string, SellerIbans>();
+    for (const key of sellerKeys) histories.set(key, await deps.store.readSellerIbans(key));
+    const bank = checkBankAccount(
+      { check: sellers.check ? (histories.get(sellers.check)?.ibans ?? []) : null, learn: sellers.learn.map((k) => histories.get(k)?.ibans ?? []) },
+      { invoiceId: entry.invoiceId, iban: input.iban, authenticated: entry.authenticated },
+    );
+    const entries = withEntry(claim.entries, entry);
+    const sellerWrites = sellers.learn.flatMap((sellerKey, i) => {
+      const before = histories.get(sellerKey);
+      const ibans = bank.learned[i] ?? [];
+      return before && canonicalJson(ibans) !== canonicalJson(before.ibans) ? [{ sellerKey, ibans, expectedVersion: before.version }] : [];
+    });
+    let version = claim.version;
+    if (!sameEntries(entries, claim.entries) || sellerWrites.length > 0) {
+      if (!(await deps.store.writeClaim({ identityKey: input.identityKey, entries, expectedVersion: claim.version }, sellerWrites))) continue;
+      version = claim.version + 1;
+    }
+    return { standing: deriveStanding(entries, entry.invoiceId), version, bank: bank.warning };
+  }
+  throw new ClaimContentionError(`identity ${input.identityKey}: ${CLAIM_ATTEMPTS} concurrent writers in a row; retried later`);
+}
+
+/**
+ * Writes a record's standing as of claim `version`, unless it holds that standing already
+ * (a record current in content but older in version is left alone: a redelivery rewrites
+ * nothing, and a stale writer still cannot overwrite it, its content being the same).
+ */
+async function applyStanding(record: InvoiceRecord, standing: Standing, version: number, deps: InboundDeps): Promise<void> {
+  const warnings = withConflicts(record.warnings ?? [], standing.conflicts);
+  if (record.duplicateOf === standing.duplicateOf && sameWarnings(warnings, record.warnings ?? [])) return;
+  await deps.store.updateStanding(record.invoiceId, { duplicateOf: standing.duplicateOf, warnings, version });
+}
+
+/**
+ * Brings the records of one identity up to its claim after `invoiceIds` were recorded: each
+ * invoice's own record (a later arrival may have changed its standing before the record
+ * existed), and the earlier records whose standing the invoice changed (the genuine invoice
+ * arriving after a forged one makes it the duplicate, a conflict names both). Every update
+ * is conditional on the claim version, so a stale writer never undoes a newer one; runs on
+ * every delivery of the message (idempotent).
+ */
+async function settleStandings(invoiceIds: readonly string[], deps: InboundDeps): Promise<void> {
+  for (const id of invoiceIds) {
+    const record = await deps.store.getInvoice(id);
+    if (!record?.identityKey) continue;
+    const claim = await deps.store.readClaim(record.identityKey);
+    if (!claim.entries.some((e) => e.invoiceId === id)) continue;
+    if ((record.standingVersion ?? 0) < claim.version) await applyStanding(record, deriveStanding(claim.entries, id), claim.version, deps);
+    const before = claim.entries.filter((e) => e.invoiceId !== id);
+    for (const changed of changedStandings(before, claim.entries, id)) {
+      const other = await deps.store.getInvoice(changed.invoiceId);
+      // Missing: not recorded yet; its own settle will read this claim version.
+      if (!other || (other.standingVersion ?? 0) >= claim.version) continue;
+      await applyStanding(other, changed.standing, claim.version, deps);
+    }
+  }
 }
 
 const MESSAGE_FAILURES = new Set(['message-empty', 'message-missing', 'mime-malformed']);
@@ -109,7 +202,10 @@ export interface DeliveryRef {
 
 export async function processInboundMail(n: SesReceivedNotification, deps: InboundDeps, delivery?: DeliveryRef): Promise<InboundOutcome> {
   const existing = await deps.store.getMessage(n.mail.messageId);
-  if (existing) return { kind: 'already-processed', record: existing, published: await publishPending(existing, n.receipt.action.bucketName, deps, delivery) };
+  if (existing) {
+    await settleStandings(existing.invoiceIds, deps);
+    return { kind: 'already-processed', record: existing, published: await publishPending(existing, n.receipt.action.bucketName, deps, delivery) };
+  }
   return processOnce(n, deps, delivery);
 }
 
@@ -149,12 +245,20 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps, delive
     });
     invoices = invoices.slice(0, RECORD_LIMITS.invoicesPerMessage);
   }
+  const sender = senderOf(n, parsed, verdicts);
   const invoiceRecords: InvoiceRecord[] = [];
   for (const [i, invoice] of invoices.entries()) {
     const attachment = parsed?.attachments.find((a) => a.index === invoice.attachmentIndex);
     if (!attachment) continue;
     const id = invoiceId(messageId, i);
-    const duplicateOf = await deps.store.claimIdentity(id, invoiceIdentityKeys(invoice, attachment.sha256));
+    const identityKey = invoiceIdentityKey(invoice, attachment.sha256);
+    const claimed = await claimStanding(deps, {
+      identityKey,
+      sellers: sellerKeys(invoice),
+      iban: invoice.iban,
+      entry: { invoiceId: id, receivedAt, authenticated: sender.authenticated, sha256: attachment.sha256, payment: paymentFields(invoice) },
+    });
+    const warnings = withConflicts(intrinsicWarnings({ sender, recognition: invoice.warnings, bank: claimed.bank }), claimed.standing.conflicts);
     invoiceRecords.push({
       ...pickInvoiceFields(invoice),
       invoiceId: id,
@@ -164,7 +268,11 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps, delive
       sourceAttachmentKey: attachment.key,
       sourceAttachmentSha256: attachment.sha256,
       sourceFilename: attachment.filename,
-      duplicateOf,
+      duplicateOf: claimed.standing.duplicateOf,
+      sender,
+      warnings,
+      identityKey,
+      standingVersion: claimed.version,
     });
   }
 
@@ -175,6 +283,7 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps, delive
     messageId,
     internetMessageId: parsed?.messageId ?? boundNullable(headers?.messageId, RECORD_LIMITS.headerChars),
     from: parsed?.from ?? boundNullable(addressOf(headers?.from?.[0]), RECORD_LIMITS.headerChars),
+    sender,
     subject: parsed?.subject ?? boundNullable(headers?.subject, RECORD_LIMITS.subjectChars),
     receivedAt,
     source: location,
@@ -210,6 +319,7 @@ async function processOnce(n: SesReceivedNotification, deps: InboundDeps, delive
     const winner = await deps.store.getMessage(messageId);
     if (winner) record = winner;
   }
+  await settleStandings(record.invoiceIds, deps);
   return { kind: 'recorded', record, published: await publishPending(record, location.bucket, deps, delivery) };
 }
 
@@ -270,5 +380,7 @@ export function toEvent(record: InvoiceRecord, bucket: string): InvoiceReceivedE
     invoice: pickInvoiceFields(record),
     source: { bucket, attachmentKey: record.sourceAttachmentKey, sha256: record.sourceAttachmentSha256, filename: record.sourceFilename },
     duplicateOf: record.duplicateOf,
+    sender: record.sender,
+    warnings: record.warnings ?? [],
   };
 }

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, DeleteMessageBatchCommand, CreateQueueCommand, type Message } from '@aws-sdk/client-sqs';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, DeleteMessageBatchCommand, CreateQueueCommand, DeleteQueueCommand, type Message } from '@aws-sdk/client-sqs';
+import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -37,6 +37,26 @@ export function queue(id: string, info: LocalInfo = localInfo()) {
   const q = info.queues[id];
   if (!q) throw new Error(`queue ${id} is not in the local stack`);
   return q;
+}
+
+/**
+ * A queue of the test's own, subscribed to `topicArn` with raw message delivery (the body is
+ * the published message), as a downstream consumer would be; `remove` unsubscribes and deletes it.
+ */
+export async function subscribedQueue(topicArn: string, queueName: string, c = clients()): Promise<{ url: string; remove(): Promise<void> }> {
+  const url = String((await c.sqs.send(new CreateQueueCommand({ QueueName: queueName }))).QueueUrl);
+  const attributes = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const out = await c.sns.send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn, Attributes: { RawMessageDelivery: 'true' }, ReturnSubscriptionArn: true }),
+  );
+  const subscriptionArn = String(out.SubscriptionArn);
+  return {
+    url,
+    async remove() {
+      await c.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn }));
+      await c.sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+    },
+  };
 }
 
 /** Poll until `check` returns a value (not undefined/false), or fail after `timeoutMs`. */

@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { SendMessageCommand, CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { SendMessageCommand, DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { deliverInbound, type InboundDelivery } from '../../bin/commands/simulate-inbound.ts';
 import type { InboundMessageRecord, InvoiceReceivedEvent } from '../../shared/schemas/inbound-records.ts';
 import { EXPECTED, renderSampleInvoice, SAMPLE_INVOICE } from '../fixtures/invoices/sample-e-invoice.ts';
 import { facturXMail, readFixture } from '../fixtures/inbound/mails.ts';
 import { buildMail } from '../fixtures/inbound/mime.ts';
-import { cli, clients, drain, inboundStack, localInfo, queueDepth, queueIdle, ROOT, waitFor } from './helpers.ts';
+import { cli, clients, drain, inboundStack, localInfo, queue, queueDepth, queueIdle, ROOT, subscribedQueue, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -49,7 +48,6 @@ const publishedInvoice = (invoiceId: string) => waitFor(async () => ((await stor
 
 // ---- invoice.received, as a downstream subscriber sees it ----
 let eventsQueueUrl = '';
-let subscriptionArn = '';
 const seen: InvoiceReceivedEvent[] = [];
 const seenAttributes = new Map<string, Record<string, string>>();
 
@@ -81,18 +79,15 @@ async function objectBytes(key: string): Promise<Buffer> {
   return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
 }
 
+let eventsQueue: Awaited<ReturnType<typeof subscribedQueue>> | undefined;
+
 beforeAll(async () => {
-  eventsQueueUrl = String((await c.sqs.send(new CreateQueueCommand({ QueueName: `it-invoice-events-${runTag}` }))).QueueUrl);
-  const attributes = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: eventsQueueUrl, AttributeNames: ['QueueArn'] }));
-  const out = await c.sns.send(
-    new SubscribeCommand({ TopicArn: invoiceTopicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn, Attributes: { RawMessageDelivery: 'true' }, ReturnSubscriptionArn: true }),
-  );
-  subscriptionArn = String(out.SubscriptionArn);
+  eventsQueue = await subscribedQueue(invoiceTopicArn, `it-invoice-events-${runTag}`);
+  eventsQueueUrl = eventsQueue.url;
 });
 
 afterAll(async () => {
-  if (subscriptionArn) await c.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn }));
-  if (eventsQueueUrl) await c.sqs.send(new DeleteQueueCommand({ QueueUrl: eventsQueueUrl }));
+  await eventsQueue?.remove();
 });
 
 describe('inbound mail: SES receipt -> S3 + SNS -> SQS -> inbound-parse', () => {
@@ -175,7 +170,7 @@ describe('inbound mail: SES receipt -> S3 + SNS -> SQS -> inbound-parse', () => 
       source: { bucket, attachmentKey: pdfKey, sha256: sha256(facturXPdf), filename: 'Rechnung FX-2024-0815.pdf' },
       duplicateOf: null,
     });
-    expect(seenAttributes.get(invoiceId)).toEqual({ type: 'invoice.received', format: 'factur-x', duplicate: 'false' });
+    expect(seenAttributes.get(invoiceId)).toEqual({ type: 'invoice.received', format: 'factur-x', duplicate: 'false', warnings: '["none"]' });
 
     // And `mailbridge invoices list --json` shows it.
     const listed = cli(['invoices', 'list', '--json', '--limit', '50']);

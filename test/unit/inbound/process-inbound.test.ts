@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSesReceivedBody, type SesReceivedNotification } from '../../../shared/schemas/ses-receipt.ts';
 import { invoiceReceivedEventSchema } from '../../../shared/schemas/inbound-records.ts';
-import { processInboundMail, PublishInProgressError } from '../../../shared/services/process-inbound-mail.ts';
+import { ClaimContentionError, processInboundMail, PublishInProgressError } from '../../../shared/services/process-inbound-mail.ts';
 import { EXPECTED } from '../../fixtures/invoices/sample-e-invoice.ts';
 import { BUCKET, memoryDeps } from '../../fixtures/inbound/fakes.ts';
 import { facturXMail, forwardedInvoiceMail, readFixture, truncatedPdfMail, ublMail } from '../../fixtures/inbound/mails.ts';
@@ -164,6 +164,30 @@ describe('inbound pipeline: records and events', () => {
       ['msg-a:1', null],
       ['msg-b:1', 'msg-a:1'],
     ]);
+  });
+
+  it('an identity claim that keeps losing to other writers is a retryable error: nothing recorded, the retry records once', async () => {
+    // Prepare: every claim write loses a race (another writer always moved the version first).
+    const { deps, objects, store, events } = memoryDeps();
+    objects.put(BUCKET, 'inbound/msg-busy', await ublMail());
+    const writeClaim = store.writeClaim.bind(store);
+    store.writeClaim = async () => false;
+
+    // Act
+    const first = processInboundMail(notification('msg-busy'), deps);
+
+    // Assess
+    await expect(first).rejects.toThrow(ClaimContentionError);
+    expect(store.messages.has('msg-busy')).toBe(false);
+    expect(events.published).toEqual([]);
+
+    // Act: the writers are gone; SQS delivers again.
+    store.writeClaim = writeClaim;
+    await processInboundMail(notification('msg-busy'), deps);
+
+    // Assess
+    expect(store.invoices.get('msg-busy:1')).toMatchObject({ duplicateOf: null, standingVersion: 1 });
+    expect(events.published.map((e) => e.invoiceId)).toEqual(['msg-busy:1']);
   });
 });
 
