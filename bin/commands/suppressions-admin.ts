@@ -3,13 +3,13 @@
  * store directly (local stack or a deployed stage, like `get`). Every change goes through the
  * same policy functions as the API, and reaches the providers through the store's stream.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSuppressionStore, fromItem } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { DynamoSyncState } from '../../shared/adapters/dynamo-sync-state.ts';
 import { syncConfigFromEnv } from '../../shared/adapters/sync-deps.ts';
 import type { SuppressionScope } from '../../shared/domain/feedback-event.ts';
-import { applyManualSuppression, viewSuppression, type AddressState } from '../../shared/domain/suppression-policy.ts';
+import { viewSuppression, type AddressState } from '../../shared/domain/suppression-policy.ts';
 import {
   addManualSuppression,
   manualAddress,
@@ -24,17 +24,16 @@ import {
   exportLines,
   IMPORT_FORMATS,
   IMPORT_ORIGINS,
-  importKey,
-  parseImport,
   type ExportFormat,
   type ImportFormat,
   type ImportOrigin,
 } from '../../shared/domain/suppression-import.ts';
 import type { MailtrapStream, SyncConfig } from '../../shared/domain/suppression-sync.ts';
-import { mapLimit } from '../../shared/services/sync-drain.ts';
+import { importSuppressions, ImportInterruptedError, type ImportSummary } from '../../shared/services/import-suppressions.ts';
 import { syncStatusView } from '../../shared/services/sync-status.ts';
 import { readLocalInfo, tableName, type Target } from '../target.ts';
 import { flagString, UsageError, type CommandContext } from './context.ts';
+import { progressReporter, rejectsWriter } from './import-progress.ts';
 
 
 /** Resolves once written: the CLI exits right after a command, and a piped stdout is asynchronous. */
@@ -149,6 +148,11 @@ export async function exportList(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+/**
+ * `suppressions import <file>`: streamed (shared/services/import-suppressions.ts); progress on
+ * stderr, the summary as JSON on stdout, every rejected row in `--rejects` (default
+ * `<file>.rejected.csv`, only written when a row is rejected).
+ */
 export async function importList(ctx: CommandContext): Promise<number> {
   const file = flagString(ctx, 'file') ?? ctx.args[0];
   if (!file) throw new UsageError('suppressions import needs a file (SES CSV, SES NDJSON or Mailtrap CSV export)');
@@ -158,34 +162,42 @@ export async function importList(ctx: CommandContext): Promise<number> {
   if (originFlag && originFlag !== 'none' && !IMPORT_ORIGINS.includes(originFlag as ImportOrigin)) {
     throw new UsageError(`--origin must be one of ${[...IMPORT_ORIGINS, 'none'].join(', ')}`);
   }
-  const parsed = parseImport(readFileSync(file, 'utf8'), format);
-  // The provider the file came from keeps its entries without a push back (see importKey).
-  const origin = originFlag === 'none' ? undefined : ((originFlag as ImportOrigin | undefined) ?? defaultImportOrigin(parsed.format));
+  const concurrency = Number(flagString(ctx, 'concurrency') ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 128) throw new UsageError('--concurrency must be an integer from 1 to 128');
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new UsageError(`cannot read ${file}`);
+  }
+  const rejectsPath = flagString(ctx, 'rejects') ?? `${file}.rejected.csv`;
   const { store } = await stores(ctx);
-  const accepted: number[] = [];
-  const duplicates: Array<{ line: number; reason: string }> = parsed.duplicates.map((d) => ({ line: d.line, reason: d.reason }));
-  const now = new Date().toISOString();
-  await mapLimit(parsed.accepted, 16, async (row) => {
-    const decision = await store.update(row.email, (current) =>
-      applyManualSuppression(current, { email: row.email, reason: row.reason, scope: row.scope, at: row.at ?? now, source: 'import', key: importKey(row, origin) }),
-    );
-    if (decision.outcome === 'suppressed') accepted.push(row.line);
-    else duplicates.push({ line: row.line, reason: `already in the store (${decision.why})` });
-  });
-  duplicates.sort((a, b) => a.line - b.line);
-  accepted.sort((a, b) => a - b);
-  await print({
-    file,
-    format: parsed.format,
-    origin: origin ?? null,
-    accepted: accepted.length,
-    duplicate: duplicates.length,
-    invalid: parsed.invalid.length,
-    acceptedLines: accepted,
-    duplicates,
-    invalidRows: parsed.invalid,
-  });
-  return parsed.invalid.length > 0 ? 1 : 0;
+  const input = createReadStream(file, { highWaterMark: 256 * 1024 });
+  const progress = progressReporter({ totalBytes: size, bytesRead: () => input.bytesRead, tty: process.stderr.isTTY === true });
+  const rejects = rejectsWriter(rejectsPath);
+  let summary: ImportSummary;
+  let interrupted: string | undefined;
+  try {
+    summary = await importSuppressions({ store, now: () => new Date().toISOString() }, input, {
+      format,
+      // The provider the file came from keeps its entries without a push back (see importKey).
+      origin: originFlag === 'none' ? null : (originFlag as ImportOrigin | undefined),
+      defaultOrigin: defaultImportOrigin,
+      concurrency,
+      onRejected: (r) => rejects.write(r),
+      onProgress: (s) => progress.update(s),
+    });
+  } catch (error) {
+    if (!(error instanceof ImportInterruptedError)) throw error;
+    summary = error.summary;
+    interrupted = `${error.message}; run the same import again: rows already imported count as unchanged`;
+  } finally {
+    progress.stop();
+    input.destroy();
+  }
+  const rejected = await rejects.close();
+  await print({ file, ...summary, rejectsFile: rejected > 0 ? rejectsPath : null, ...(interrupted ? { interrupted } : {}) });
+  return interrupted || summary.invalid > 0 ? 1 : 0;
 }
 
 function syncConfigFor(target: Target): SyncConfig {

@@ -9,3 +9,18 @@ export interface SuppressionStore {
    */
   update(email: string, decide: (current: AddressState | undefined) => Decision): Promise<Decision>;
 }
+
+export interface StoreChange {
+  email: string;
+  decide: (current: AddressState | undefined) => Decision;
+}
+
+/** Bulk paths (imports). */
+export interface BulkSuppressionStore extends SuppressionStore {
+  /**
+   * The same result as `update` for each change in turn (a later change of one address sees
+   * the earlier one's state), in as few requests as the store can make it; each write still
+   * checks that nobody wrote the address since it was read.
+   */
+  updateMany(changes: readonly StoreChange[]): Promise<Decision[]>;
+}
