@@ -4,7 +4,8 @@
  * SES_PUSH_RATE):
  * 1. settles open suppression-list import jobs (one GetImportJob each);
  * 2. turns a large backlog (SES_IMPORT_THRESHOLD or more plain PUTs due) into one
- *    CreateImportJob over a CSV in S3;
+ *    CreateImportJob over a CSV in S3, and many removals into DELETE import jobs; addresses
+ *    of a job SES still runs (jobs can take hours) are left to it;
  * 3. pushes the rest one address at a time: PutSuppressedDestination (original spelling),
  *    DeleteSuppressedDestination on removal, UpdateContact/CreateContact with UnsubscribeAll
  *    in SES_CONTACT_LIST for unsubscribes (skipped, with the reason kept, when no list is set).
@@ -32,7 +33,7 @@ import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import { drainOutbox, RunBudgetExhaustedError, runDeadline, systemClock, withPersistedPace, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
-import { importBacklog, sesExecutor, settleImportJobs } from '../../shared/services/ses-sync.ts';
+import { holdImporting, importBacklog, openImportJobs, sesExecutor, settleImportJobs } from '../../shared/services/ses-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 
 export interface SesSyncDeps {
@@ -47,7 +48,7 @@ export interface SesSyncDeps {
 }
 
 export interface SesSyncReport extends DrainReport {
-  importJobs: { completed: number; released: number; open: number; started?: string | undefined; imported: number };
+  importJobs: { completed: number; released: number; open: number; started?: string | undefined; deleteJobs: string[]; imported: number };
 }
 
 const PACE = 'pace#ses-push';
@@ -57,21 +58,23 @@ export async function runSesSync(deps: SesSyncDeps, remainingMs: number): Promis
   const importDeps = { ...deps, ...deps.settings.sesImport };
   return withPersistedPace(deps.sync, { name: PACE, rate: deps.settings.rates.sesPush, clock: deps.clock, deadline }, async (calls) => {
     let settled = { completed: 0, released: 0, open: 0 };
-    let started: Awaited<ReturnType<typeof importBacklog>> = { addresses: 0, emails: new Set() };
+    let started: Awaited<ReturnType<typeof importBacklog>> = { deleteJobs: [], addresses: 0, emails: new Set() };
     try {
       settled = await settleImportJobs(importDeps, calls);
-      started = await importBacklog(importDeps, calls);
+      started = await importBacklog(importDeps, calls, await openImportJobs(deps.sync));
     } catch (error) {
       // Out of time before a job call's slot: the drain below finds none either; next run goes on.
       if (!(error instanceof RunBudgetExhaustedError)) throw error;
     }
+    // Addresses of jobs SES is still working on (they can take hours) are left to their job.
+    const hold = holdImporting(importDeps, await openImportJobs(deps.sync));
     const drained = await drainOutbox(
-      { provider: 'ses', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: sesExecutor(deps.api, deps.config), limits: deps.settings.limits, clock: deps.clock },
+      { provider: 'ses', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: sesExecutor(deps.api, deps.config), limits: deps.settings.limits, clock: deps.clock, hold },
       calls,
       deadline,
       started.emails,
     );
-    const report = { ...drained, importJobs: { ...settled, started: started.jobId, imported: started.addresses } };
+    const report = { ...drained, importJobs: { ...settled, started: started.jobId, deleteJobs: started.deleteJobs, imported: started.addresses } };
     logger.info('ses-sync run', { ...report });
     return report;
   });

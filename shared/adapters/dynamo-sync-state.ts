@@ -185,17 +185,19 @@ export class DynamoSyncState implements SyncStateStore {
     );
   }
 
-  async completeImport(email: string, input: { jobId: string; target: string; value: string; now: string }): Promise<boolean> {
+  async completeImport(email: string, input: { jobId: string; target: string; value?: string | undefined; now: string }): Promise<boolean> {
+    const put = input.value !== undefined;
     return conditional(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(email, 'ses'),
           ConditionExpression: 'importJobId = :job',
-          UpdateExpression:
-            'SET #status = :synced, applied.#t = :v, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, importJobId',
+          UpdateExpression: put
+            ? 'SET #status = :synced, applied.#t = :v, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, importJobId'
+            : 'SET #status = :synced, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, importJobId, purge, applied.#t',
           ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue', '#t': input.target },
-          ExpressionAttributeValues: { ':job': input.jobId, ':synced': 'synced', ':v': input.value, ':now': input.now, ':zero': 0 },
+          ExpressionAttributeValues: { ':job': input.jobId, ':synced': 'synced', ':now': input.now, ':zero': 0, ...(put ? { ':v': input.value } : {}) },
         }),
       ),
     );

@@ -38,8 +38,11 @@ export interface SyncStateStore {
   /** Out of attempts or never possible: leaves the outbox. */
   fail(item: SyncItem, input: { applied: Record<string, string>; attempts: number; error: string; now: string }): Promise<void>;
   markImporting(item: SyncItem, input: { jobId: string; recheckAt: string; now: string }): Promise<void>;
-  /** An import job holding this address completed; false when the item moved on meanwhile. */
-  completeImport(email: string, input: { jobId: string; target: string; value: string; now: string }): Promise<boolean>;
+  /**
+   * An import job holding this address completed: `value` is what a PUT job put there; none
+   * (a DELETE job) means the target is gone. False when the item moved on meanwhile.
+   */
+  completeImport(email: string, input: { jobId: string; target: string; value?: string | undefined; now: string }): Promise<boolean>;
   /** An import job failed for this address: back to the outbox for single calls. */
   releaseImport(email: string, input: { jobId: string; error: string; now: string }): Promise<void>;
   getControl<T>(name: string): Promise<T | undefined>;
