@@ -18,7 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /** Flags that take a value, for any command. */
-const STRING_FLAGS = ['stage', 'domain', 'stream', 'secret', 'reason', 'scope', 'format', 'output', 'limit', 'file', 'origin', 'rejects', 'concurrency', 'spam', 'virus', 'spf', 'dkim', 'dmarc', 'dmarc-policy', 'message-id'];
+const STRING_FLAGS = ['stage', 'domain', 'stream', 'secret', 'reason', 'scope', 'format', 'output', 'limit', 'file', 'origin', 'rejects', 'concurrency', 'max-rows', 'spam', 'virus', 'spf', 'dkim', 'dmarc', 'dmarc-policy', 'message-id'];
 
 async function usage(): Promise<string> {
   const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).usage));

@@ -3,11 +3,14 @@
  * store directly (local stack or a deployed stage, like `get`). Every change goes through the
  * same policy functions as the API, and reaches the providers through the store's stream.
  */
-import { createReadStream, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSuppressionStore, fromItem } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { DynamoSyncState } from '../../shared/adapters/dynamo-sync-state.ts';
-import { syncConfigFromEnv } from '../../shared/adapters/sync-deps.ts';
+import { mailtrapImportGraceMs, syncConfigFromEnv } from '../../shared/adapters/sync-deps.ts';
+import { MAILTRAP_PASTE_MAX } from '../../shared/domain/mailtrap-import.ts';
+import { exportMailtrapUpload } from '../../shared/services/mailtrap-import.ts';
 import type { SuppressionScope } from '../../shared/domain/feedback-event.ts';
 import { viewSuppression, type AddressState } from '../../shared/domain/suppression-policy.ts';
 import {
@@ -129,9 +132,57 @@ export async function list(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+/** Suppressed addresses in pages (the scan's own), for bulk work. */
+async function* suppressedPages(target: Target, size = 500): AsyncGenerator<AddressState[]> {
+  let page: AddressState[] = [];
+  for await (const state of suppressed(target)) {
+    page.push(state);
+    if (page.length >= size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+/**
+ * `suppressions export --format mailtrap-import --output <dir> [--max-rows n]`: the files a
+ * person uploads in Mailtrap's dashboard (shared/services/mailtrap-import.ts), what to choose
+ * for each; their addresses await the upload (no Mailtrap API call) for MAILTRAP_IMPORT_GRACE.
+ */
+async function exportMailtrapImport(ctx: CommandContext): Promise<number> {
+  const output = flagString(ctx, 'output');
+  if (!output) throw new UsageError('--format mailtrap-import needs --output <dir>');
+  const maxRows = Number(flagString(ctx, 'max-rows') ?? MAILTRAP_PASTE_MAX);
+  if (!Number.isInteger(maxRows) || maxRows < 1) throw new UsageError('--max-rows must be a positive integer');
+  const { target, sync } = await stores(ctx);
+  const config = syncConfigFor(target);
+  if (config.mailtrapDomains.length === 0) throw new UsageError('no Mailtrap sending domains configured (MAILTRAP_SENDING_DOMAINS)');
+  mkdirSync(output, { recursive: true });
+  const plan = await exportMailtrapUpload(
+    { sync, config, clock: { now: () => Date.now() }, graceMs: mailtrapImportGraceMs(), maxRows, writeFile: async (name, text) => writeFileSync(join(output, name), text) },
+    suppressedPages(target),
+  );
+  writeFileSync(join(output, 'upload-plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
+  const steps = plan.files.map((f, i) => `  ${i + 1}. ${f.file}: ${f.addresses} addresses -> Add to stream: ${f.stream}, Add to domain: ${f.domain}`);
+  process.stderr.write(
+    plan.files.length === 0
+      ? 'nothing to upload: Mailtrap holds (or is being sent) every suppression\n'
+      : [
+          `In Mailtrap: Suppressions > Add New/Import > Upload CSV, once per file (${join(output, 'upload-plan.json')} lists them):`,
+          ...steps,
+          `${plan.addresses} addresses now await the upload: no Mailtrap API call for them until ${plan.until}; reconciliation marks them synced as Mailtrap lists them.`,
+          '',
+        ].join('\n'),
+  );
+  await print(plan);
+  return 0;
+}
+
 export async function exportList(ctx: CommandContext): Promise<number> {
-  const format = (flagString(ctx, 'format') ?? 'csv') as ExportFormat;
-  if (format !== 'csv' && format !== 'ndjson') throw new UsageError('--format must be csv or ndjson');
+  const format = (flagString(ctx, 'format') ?? 'csv') as ExportFormat | 'mailtrap-import';
+  if (format === 'mailtrap-import') return exportMailtrapImport(ctx);
+  if (format !== 'csv' && format !== 'ndjson') throw new UsageError('--format must be csv, ndjson or mailtrap-import');
   const output = flagString(ctx, 'output');
   const target = await ctx.target();
   const lines = format === 'csv' ? [EXPORT_CSV_HEADER] : [];

@@ -52,6 +52,10 @@ export const suppressions: Command = {
     '                                                          provider the file came from, not pushed back to (default:',
     '                                                          mailtrap for mailtrap-csv, none for the SES formats)',
     '  suppressions export [--format csv|ndjson] [--output <file>]',
+    '  suppressions export --format mailtrap-import --output <dir> [--max-rows <n>]',
+    '                                                          files to upload in Mailtrap\'s dashboard (global: all domains / Any;',
+    '                                                          per domain and stream), what to choose for each; their addresses',
+    '                                                          await the upload (no API calls) for MAILTRAP_IMPORT_GRACE (7d)',
     '  suppressions sync-status <email>                        per-provider sync state (pending / synced / failed)',
   ].join('\n'),
   async run(ctx) {

@@ -24,6 +24,7 @@ import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
 import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import { drainOutbox, runDeadline, systemClock, withPersistedPace, type Clock, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { holdAwaitedUpload } from '../../shared/services/mailtrap-import.ts';
 import { mailtrapExecutor } from '../../shared/services/mailtrap-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 
@@ -43,7 +44,18 @@ export async function runMailtrapSync(deps: MailtrapSyncDeps, remainingMs: numbe
   const deadline = runDeadline(deps.clock, deps.settings.runMs, remainingMs);
   return withPersistedPace(deps.sync, { name: PACE, rate: deps.settings.rates.mailtrapPush, clock: deps.clock, deadline }, async (calls) => {
     const report = await drainOutbox(
-      { provider: 'mailtrap', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: mailtrapExecutor(deps.api), limits: deps.settings.limits, clock: deps.clock },
+      {
+        provider: 'mailtrap',
+        store: deps.store,
+        sync: deps.sync,
+        deadLetters: deps.deadLetters,
+        config: deps.config,
+        execute: mailtrapExecutor(deps.api),
+        limits: deps.settings.limits,
+        clock: deps.clock,
+        // Addresses awaiting a dashboard upload (suppressions export --format mailtrap-import) cost no API call until the grace ends.
+        hold: holdAwaitedUpload(deps),
+      },
       calls,
       deadline,
     );

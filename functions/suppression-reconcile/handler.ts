@@ -24,6 +24,7 @@ import type { SyncStateStore } from '../../shared/ports/sync-state.ts';
 import type { PolicyConfig } from '../../shared/domain/suppression-policy.ts';
 import { runDeadline, systemClock, withPersistedPace, type Clock } from '../../shared/services/sync-drain.ts';
 import { reconcileMailtrap, reconcileSes, type ReconcileReport } from '../../shared/services/reconcile.ts';
+import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import { reconcileSesContacts } from '../../shared/services/reconcile-contacts.ts';
 import { errorMessage, logger, metrics } from '../../shared/observability.ts';
 
@@ -41,11 +42,13 @@ export interface ReconcileDeps {
   clock: Clock;
   /** SES contact list whose unsubscribe-all contacts are read too (none: skipped). */
   sesContactList?: string | undefined;
+  /** Where the sync pushes (lets the Mailtrap pass confirm awaited dashboard uploads). */
+  syncConfig?: SyncConfig | undefined;
 }
 
 export async function runReconcile(deps: ReconcileDeps, remainingMs: number): Promise<ReconcileReport[]> {
   const deadline = runDeadline(deps.clock, deps.settings.reconcileRunMs, remainingMs);
-  const base = { store: deps.store, sync: deps.sync, clock: deps.clock, policy: deps.policy };
+  const base = { store: deps.store, sync: deps.sync, clock: deps.clock, policy: deps.policy, config: deps.syncConfig };
   const run = (name: 'ses' | 'mailtrap') => {
     const rate = name === 'ses' ? deps.settings.rates.sesReconcile : deps.settings.rates.mailtrapReconcile;
     // SES: the suppression list, then the contact list, one after the other within the same pace.
@@ -73,6 +76,7 @@ const getDeps = (): ReconcileDeps =>
     settings: runSettingsFromEnv(),
     clock: systemClock,
     sesContactList: syncConfigFromEnv().sesContactList,
+    syncConfig: syncConfigFromEnv(),
   });
 
 export const handler = middy<ScheduledEvent, ReconcileReport[]>()

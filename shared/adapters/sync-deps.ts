@@ -10,6 +10,7 @@
 import * as z from 'zod/mini';
 import { intVar, optionalVar, readConfig, requiredVar } from '../config.ts';
 import { parseRate, type RateSpec } from '../domain/rate-limit.ts';
+import { parseGrace } from '../domain/mailtrap-import.ts';
 import { MAILTRAP_STREAMS, type MailtrapStream, type SyncConfig } from '../domain/suppression-sync.ts';
 import type { DrainLimits } from '../services/sync-drain.ts';
 import { documentClient } from './clients/dynamodb.ts';
@@ -101,6 +102,12 @@ export function runSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RunSet
     },
     sesImport: { threshold: c.SES_IMPORT_THRESHOLD, maxPerJob: c.SES_IMPORT_MAX, maxDeletePerJob: Math.min(10_000, c.SES_IMPORT_DELETE_MAX), recheckMs: c.SES_IMPORT_RECHECK_SECONDS * 1000 },
   };
+}
+
+/** MAILTRAP_IMPORT_GRACE (`7d`, `12h`, ...): how long addresses wait for a dashboard upload before going back to the API path. */
+export function mailtrapImportGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const c = readConfig({ MAILTRAP_IMPORT_GRACE: z._default(z.string().check(z.regex(/^\s*\d+(\.\d+)?\s*(s|m|h|d)?\s*$/)), '7d') }, env);
+  return parseGrace(c.MAILTRAP_IMPORT_GRACE);
 }
 
 /** Deployed: the token is an SSM SecureString (MAILTRAP_API_TOKEN_PARAM); local: MAILTRAP_API_TOKEN. */

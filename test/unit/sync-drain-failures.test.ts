@@ -100,6 +100,12 @@ class MemorySync implements SyncStateStore {
     if (item?.importJobId !== input.jobId) return;
     this.put(item, { status: 'pending', importJobId: undefined, attempts: item.attempts + 1, lastError: input.error, dueAt: input.now, updatedAt: input.now });
   }
+  async markAwaitingImport() {
+    throw new Error('not used by the SES drain');
+  }
+  async confirmImported() {
+    throw new Error('not used by the SES drain');
+  }
   async getControl<T>(name: string) {
     return this.control.get(name) as T | undefined;
   }
