@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   parse: async () => (await import('./commands/parse.ts')).parse,
   invoices: async () => (await import('./commands/invoices.ts')).invoices,
   unsubscribe: async () => (await import('./commands/unsubscribe.ts')).unsubscribe,
+  migrate: async () => (await import('./commands/migrate.ts')).migrate,
 };
 
 /** Flags that take a value, for any command. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSuppressionStore, fromItem } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { DynamoSyncState } from '../../shared/adapters/dynamo-sync-state.ts';
-import { mailtrapImportGraceMs, syncConfigFromEnv } from '../../shared/adapters/sync-deps.ts';
+import { mailtrapImportGraceMs } from '../../shared/adapters/sync-deps.ts';
 import { MAILTRAP_PASTE_MAX } from '../../shared/domain/mailtrap-import.ts';
 import { exportMailtrapUpload } from '../../shared/services/mailtrap-import.ts';
 import type { SuppressionScope } from '../../shared/domain/feedback-event.ts';
@@ -31,10 +31,9 @@ import {
   type ImportFormat,
   type ImportOrigin,
 } from '../../shared/domain/suppression-import.ts';
-import type { MailtrapStream, SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import { importSuppressions, ImportInterruptedError, type ImportSummary } from '../../shared/services/import-suppressions.ts';
 import { syncStatusView } from '../../shared/services/sync-status.ts';
-import { readLocalInfo, tableName, type Target } from '../target.ts';
+import { syncConfigFor, tableName, type Target } from '../target.ts';
 import { flagString, UsageError, type CommandContext } from './context.ts';
 import { progressReporter, rejectsWriter } from './import-progress.ts';
 
@@ -251,13 +250,6 @@ export async function importList(ctx: CommandContext): Promise<number> {
   return interrupted || summary.invalid > 0 ? 1 : 0;
 }
 
-function syncConfigFor(target: Target): SyncConfig {
-  if (target.mode === 'local') {
-    const sync = readLocalInfo().sync;
-    if (sync) return { mailtrapDomains: sync.mailtrapDomains, mailtrapStreams: sync.mailtrapStreams as MailtrapStream[], sesContactList: sync.sesContactList };
-  }
-  return syncConfigFromEnv();
-}
 
 export async function syncStatus(ctx: CommandContext): Promise<number> {
   const email = emailArg(ctx, 'sync-status');

@@ -23,7 +23,7 @@ import type { MailtrapStream } from '../../shared/domain/suppression-sync.ts';
 import { exportMailtrapUpload } from '../../shared/services/mailtrap-import.ts';
 import { displayStatus } from '../../shared/services/sync-status.ts';
 import { mapLimit } from '../../shared/services/sync-drain.ts';
-import { clients, localInfo, runScheduled, sim, waitFor } from './helpers.ts';
+import { cli, clients, localInfo, runScheduled, sim, waitFor } from './helpers.ts';
 
 const info = localInfo();
 const c = clients(info);
@@ -78,6 +78,13 @@ describe('Mailtrap dashboard upload (suppressions export --format mailtrap-impor
     const now = new Date().toISOString();
     const awaiting = await Promise.all(states.slice(0, 40).map(async (s) => (await sync.forAddress(s.email)).find((i) => i.provider === 'mailtrap')));
     expect(awaiting.map((i) => (i ? displayStatus(i, now) : 'missing'))).toEqual(Array(40).fill('awaiting-import'));
+    // The migration view shows them (counts are the whole stack's: other files' addresses too) and the files to upload.
+    const view = cli(['migrate', 'status', '--json']);
+    expect(view.code).toBe(0);
+    const status = JSON.parse(view.stdout);
+    expect(status.providers.mailtrap.counts['awaiting-import']).toBeGreaterThanOrEqual(400);
+    expect(status.upload.files.map((f: { file: string }) => f.file)).toEqual(plan.files.map((f) => f.file));
+    expect(status.nextSteps[0]).toMatch(/^Upload the Mailtrap files/);
 
     // Act 3: the person uploads the files (the simulator's dashboard seeding), reconciliation runs.
     const seed = plan.files.flatMap((f) => {
