@@ -9,6 +9,7 @@ import { parseRate } from '../../shared/domain/rate-limit.ts';
 import type { SyncConfig, SyncPlan } from '../../shared/domain/suppression-sync.ts';
 import type { SyncItem } from '../../shared/ports/sync-state.ts';
 import { holdAwaitedUpload } from '../../shared/services/mailtrap-import.ts';
+import { mailtrapReconcileRate } from '../../functions/suppression-reconcile/handler.ts';
 import { countItems, emptyCounts, migrationStatus } from '../../shared/services/migration-status.ts';
 
 const config: SyncConfig = { mailtrapDomains: ['a.example', 'b.example'], mailtrapStreams: ['transactional', 'bulk'] };
@@ -110,5 +111,16 @@ describe('migration status', () => {
     const status = migrationStatus({ counts, settings, config, upload: null, now: 0 });
     expect(status.providers.mailtrap.estimate.doneInMs).toBeGreaterThan(30 * 86_400_000);
     expect(status.nextSteps[0]).toMatch(/export --format mailtrap-import/);
+  });
+});
+
+describe('reconciliation during a migration', () => {
+  const settings = { rates: { sesPush: parseRate('4/5s'), sesReconcile: parseRate('1/5s'), mailtrapPush: parseRate('9/60s'), mailtrapReconcile: parseRate('1/60s') } } as never;
+  const clock = { now: () => 0, sleep: async () => undefined };
+  it('takes the whole Mailtrap budget while an upload is awaited and nothing is due for a push, else only its share', async () => {
+    const sync = (control: unknown, due: unknown[]) => ({ getControl: async () => control, due: async () => due }) as never;
+    expect(await mailtrapReconcileRate({ sync: sync({ until: 'x' }, []), settings, clock })).toEqual({ limit: 10, windowMs: 60_000 });
+    expect(await mailtrapReconcileRate({ sync: sync({ until: 'x' }, [{}]), settings, clock })).toEqual({ limit: 1, windowMs: 60_000 });
+    expect(await mailtrapReconcileRate({ sync: sync(undefined, []), settings, clock })).toEqual({ limit: 1, windowMs: 60_000 });
   });
 });
