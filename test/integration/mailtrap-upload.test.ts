@@ -113,4 +113,10 @@ describe('Mailtrap dashboard upload (suppressions export --format mailtrap-impor
     console.info(`mailtrap upload round trip: ${states.length} addresses, ${seed.length} records, ${calls} Mailtrap list calls by reconciliation, 0 POSTs`);
     expect(reports.reduce((n, r) => n + (r.confirmedUploads ?? 0), 0)).toBe(400);
   }, 240_000);
+
+  it('refuses an export without an output directory, before reading anything', () => {
+    const out = cli(['suppressions', 'export', '--format', 'mailtrap-import']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/needs --output <dir>/);
+  }, 60_000);
 });
