@@ -3,7 +3,7 @@
  * store directly (local stack or a deployed stage, like `get`). Every change goes through the
  * same policy functions as the API, and reaches the providers through the store's stream.
  */
-import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSuppressionStore, fromItem } from '../../shared/adapters/dynamo-suppression-store.ts';
@@ -184,17 +184,24 @@ export async function exportList(ctx: CommandContext): Promise<number> {
   if (format !== 'csv' && format !== 'ndjson') throw new UsageError('--format must be csv, ndjson or mailtrap-import');
   const output = flagString(ctx, 'output');
   const target = await ctx.target();
-  const lines = format === 'csv' ? [EXPORT_CSV_HEADER] : [];
+  // Streamed as the scan pages in: memory does not grow with the store.
+  const out = output ? createWriteStream(output) : process.stdout;
+  const write = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (out.write(text, (error) => (error ? reject(error) : undefined))) resolve();
+      else out.once('drain', () => resolve());
+    });
+  if (format === 'csv') await write(`${EXPORT_CSV_HEADER}\n`);
   let addresses = 0;
+  let scopes = 0;
   for await (const state of suppressed(target)) {
-    lines.push(...exportLines(state, format));
+    const lines = exportLines(state, format);
+    if (lines.length > 0) await write(`${lines.join('\n')}\n`);
+    scopes += lines.length;
     addresses++;
   }
-  const text = `${lines.join('\n')}\n`;
-  if (output) {
-    writeFileSync(output, text);
-    process.stderr.write(`exported ${addresses} addresses (${lines.length - (format === 'csv' ? 1 : 0)} scopes) to ${output}\n`);
-  } else await writeOut(text);
+  await new Promise<void>((resolve, reject) => (output ? (out as WriteStream).end((e?: Error | null) => (e ? reject(e) : resolve())) : out.write('', (e) => (e ? reject(e) : resolve()))));
+  if (output) process.stderr.write(`exported ${addresses} addresses (${scopes} scopes) to ${output}\n`);
   return 0;
 }
 
