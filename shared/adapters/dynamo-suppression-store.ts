@@ -7,7 +7,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { normaliseEmail } from '../domain/email-address.ts';
 import { viewSuppression, type AddressState, type Decision } from '../domain/suppression-policy.ts';
-import type { BulkSuppressionStore, StoreChange } from '../ports/suppression-store.ts';
+import type { BulkResult, BulkSuppressionStore, StoreChange } from '../ports/suppression-store.ts';
 
 export class BatchReadError extends Error {
   override name = 'BatchReadError';
@@ -83,14 +83,16 @@ export class DynamoSuppressionStore implements BulkSuppressionStore {
    * each changed address once, each Put conditional exactly as `update`'s (absent, or the
    * version read). All or nothing: if any condition fails (someone wrote one of these
    * addresses meanwhile) nothing was written, and every change goes through `update` on its
-   * own, re-reading as usual. At most TRANSACT_MAX distinct addresses per call.
+   * own, re-reading as usual. At most TRANSACT_MAX distinct addresses per call. With
+   * `assumeNew` the read is skipped and every address written as absent; if one exists the
+   * transaction is refused (nothing written) and the call goes the read way.
    * Cost note: a transactional write is 2 write units per item on DynamoDB (a plain one 1).
    */
-  async updateMany(changes: readonly StoreChange[]): Promise<Decision[]> {
-    if (changes.length === 0) return [];
-    const known = await this.getMany(changes.map((c) => c.email));
+  async updateMany(changes: readonly StoreChange[], options: { assumeNew?: boolean } = {}): Promise<BulkResult> {
+    if (changes.length === 0) return { decisions: [], path: 'read', existing: 0 };
+    const known = options.assumeNew ? new Map<string, AddressState>() : await this.getMany(changes.map((c) => c.email));
     const working = new Map<string, AddressState | undefined>();
-    const decisions: Array<{ key: string; decision: Decision }> = [];
+    const decisions: Decision[] = [];
     for (const change of changes) {
       const key = normaliseEmail(change.email);
       const current = working.has(key) ? working.get(key) : known.get(key);
@@ -98,10 +100,14 @@ export class DynamoSuppressionStore implements BulkSuppressionStore {
       if (decision.next) {
         const next = { ...decision.next, version: (current?.version ?? 0) + 1 };
         working.set(key, next);
-        decisions.push({ key, decision: { ...decision, next } });
-      } else decisions.push({ key, decision });
+        decisions.push({ ...decision, next });
+      } else decisions.push(decision);
     }
-    if (working.size === 0) return decisions.map((d) => d.decision);
+    const path = options.assumeNew ? 'assumed-new' : 'read';
+    if (working.size === 0) {
+      // Nothing to write: but an assumption of absence was never checked, so read.
+      return options.assumeNew ? this.updateMany(changes) : { decisions, path, existing: known.size };
+    }
     if (working.size > TRANSACT_MAX) throw new RangeError(`updateMany takes at most ${TRANSACT_MAX} addresses, got ${working.size}`);
     const now = this.now();
     const puts = [...working].map(([key, next]) => {
@@ -119,11 +125,13 @@ export class DynamoSuppressionStore implements BulkSuppressionStore {
       await this.client.send(new TransactWriteCommand({ TransactItems: puts }));
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
+      // Nothing was written. Assumed new: some exist, read them and try once more together.
+      if (options.assumeNew) return this.updateMany(changes);
       const out: Decision[] = [];
       for (const change of changes) out.push(await this.update(change.email, change.decide));
-      return out;
+      return { decisions: out, path: 'one-by-one', existing: known.size };
     }
-    return decisions.map((d) => d.decision);
+    return { decisions, path, existing: known.size };
   }
 
   async update(email: string, decide: (current: AddressState | undefined) => Decision): Promise<Decision> {

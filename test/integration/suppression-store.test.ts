@@ -126,7 +126,7 @@ describe('suppression store: many changes at once (updateMany, the import path)'
     const twice = uniqueEmail('Many-Twice');
     await newStore().update(known, (s) => applyFeedback(s, soft(known, `k:${known}`, 0)));
     // Act
-    const decisions = await newStore().updateMany([
+    const { decisions, path, existing } = await newStore().updateMany([
       { email: known, decide: (s) => applyFeedback(s, soft(known, `k2:${known}`, 1)) },
       { email: fresh, decide: (s) => applyFeedback(s, soft(fresh, `f:${fresh}`, 0)) },
       { email: twice, decide: (s) => applyFeedback(s, soft(twice, `t1:${twice}`, 0)) },
@@ -134,11 +134,35 @@ describe('suppression store: many changes at once (updateMany, the import path)'
     ]);
     // Assess: as four updates one after another would leave them.
     expect(decisions.map((d) => d.outcome)).toEqual(['recorded', 'recorded', 'recorded', 'recorded']);
+    expect([path, existing]).toEqual(['read', 1]);
     const [k, f, t] = await Promise.all([known, fresh, twice].map((e) => newStore().get(e)));
     expect([k?.version, k?.counts['soft-bounce']]).toEqual([2, 2]);
     expect([f?.version, f?.counts['soft-bounce']]).toEqual([1, 1]);
     expect(t?.counts['soft-bounce']).toBe(2);
     expect(t?.recentEventKeys).toEqual([fingerprint(`t1:${twice}`), fingerprint(`t2:${twice}`)]);
+  });
+
+  it('written as new without a read, refuses the whole transaction when one address exists, then goes the read way without losing it', async () => {
+    // Prepare: one of the "new" addresses already holds an event.
+    const old = uniqueEmail('Many-Old');
+    const fresh = uniqueEmail('Many-Fresh');
+    await newStore().update(old, (s) => applyFeedback(s, soft(old, `old:${old}`, 0)));
+    // Act
+    const result = await newStore().updateMany(
+      [
+        { email: old, decide: (s) => applyFeedback(s, soft(old, `new:${old}`, 1)) },
+        { email: fresh, decide: (s) => applyFeedback(s, soft(fresh, `new:${fresh}`, 1)) },
+      ],
+      { assumeNew: true },
+    );
+    // Assess: read after the refusal; the old event kept, the new one added; the fresh address written once.
+    expect([result.path, result.existing]).toEqual(['read', 1]);
+    const o = (await newStore().get(old)) as AddressState;
+    expect([o.version, o.counts['soft-bounce']]).toEqual([2, 2]);
+    expect((await newStore().get(fresh))?.version).toBe(1);
+    // All new: no read at all.
+    const brandNew = uniqueEmail('Many-BrandNew');
+    expect((await newStore().updateMany([{ email: brandNew, decide: (s) => applyFeedback(s, soft(brandNew, `x:${brandNew}`, 0)) }], { assumeNew: true })).path).toBe('assumed-new');
   });
 
   it('writes nothing of the transaction when another writer got to one address first, then applies each change on fresh state', async () => {

@@ -28,10 +28,13 @@ class MemoryStore implements BulkSuppressionStore {
     this.writes++;
     return { ...decision, next };
   }
-  async updateMany(changes: readonly StoreChange[]) {
+  readonly assumedNew: boolean[] = [];
+  async updateMany(changes: readonly StoreChange[], options: { assumeNew?: boolean } = {}) {
+    this.assumedNew.push(options.assumeNew === true);
+    const existing = new Set(changes.map((c) => normaliseEmail(c.email)).filter((e) => this.items.has(e))).size;
     const out: Decision[] = [];
     for (const c of changes) out.push(await this.update(c.email, c.decide));
-    return out;
+    return { decisions: out, path: options.assumeNew && existing === 0 ? ('assumed-new' as const) : ('read' as const), existing };
   }
 }
 
@@ -134,10 +137,13 @@ describe('importSuppressions', () => {
     const text = Array.from({ length: 250 }, (_, i) => `user${i}@x.org,${i % 3 === 0 ? 'COMPLAINT' : 'BOUNCE'}`).join('\n');
     const first = await importSuppressions(deps(store), chunks(text, 100));
     const writes = store.writes;
-    const again = await importSuppressions(deps(store), chunks(text, 100));
+    // One chunk at a time, so the switch from assuming new addresses to reading is deterministic.
+    const again = await importSuppressions(deps(store), chunks(text, 100), { concurrency: 1 });
     expect(first).toMatchObject({ rows: 250, accepted: 250, unchanged: 0 });
     expect(again).toMatchObject({ rows: 250, accepted: 0, unchanged: 250, unchangedDetail: { alreadyImported: 250, alreadySuppressed: 0 }, duplicate: 0, invalid: 0 });
     expect(store.writes).toBe(writes);
+    // The second run stops assuming new addresses after its first chunk found them all there.
+    expect(store.assumedNew.slice(-3)).toEqual([true, false, false]);
   });
 
   it('counts an address already suppressed by other means as unchanged, not accepted', async () => {
