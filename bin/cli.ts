@@ -15,10 +15,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   parse: async () => (await import('./commands/parse.ts')).parse,
   invoices: async () => (await import('./commands/invoices.ts')).invoices,
   unsubscribe: async () => (await import('./commands/unsubscribe.ts')).unsubscribe,
+  migrate: async () => (await import('./commands/migrate.ts')).migrate,
 };
 
 /** Flags that take a value, for any command. */
-const STRING_FLAGS = ['stage', 'domain', 'stream', 'secret', 'reason', 'scope', 'format', 'output', 'limit', 'file', 'origin', 'spam', 'virus', 'spf', 'dkim', 'dmarc', 'dmarc-policy', 'message-id', 'from', 'dkim-domain'];
+const STRING_FLAGS = ['stage', 'domain', 'stream', 'secret', 'reason', 'scope', 'format', 'output', 'limit', 'file', 'origin', 'rejects', 'concurrency', 'max-rows', 'spam', 'virus', 'spf', 'dkim', 'dmarc', 'dmarc-policy', 'message-id', 'from', 'dkim-domain'];
 
 async function usage(): Promise<string> {
   const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).usage));

@@ -14,6 +14,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalInfo } from '../local/stack.ts';
 import { loadServiceConfig } from '../local/serverless-config.ts';
 import { cliEnvironment } from '../shared/config.ts';
+import { syncConfigFromEnv } from '../shared/adapters/sync-deps.ts';
+import type { MailtrapStream, SyncConfig } from '../shared/domain/suppression-sync.ts';
 
 export class TargetError extends Error {
   override name = 'TargetError';
@@ -94,4 +96,13 @@ export function tableName(target: Target, logicalId: string): string {
   const t = target.info.tables[logicalId];
   if (!t) throw new TargetError(`table ${logicalId} is not part of this stack`);
   return t.name;
+}
+
+/** Where the sync pushes: the local stack's own settings (its state file), else the environment of a deployed stage. */
+export function syncConfigFor(target: Target): SyncConfig {
+  if (target.mode === 'local') {
+    const sync = readLocalInfo().sync;
+    if (sync) return { mailtrapDomains: sync.mailtrapDomains, mailtrapStreams: sync.mailtrapStreams as MailtrapStream[], sesContactList: sync.sesContactList };
+  }
+  return syncConfigFromEnv();
 }

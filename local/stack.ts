@@ -59,7 +59,7 @@ export interface LocalStackOptions {
    */
   scheduleIntervalMs?: number | 'off';
   /** Provider simulators' rate limits (default: the documented ones). */
-  simulators?: { sesRateLimit?: RateLimit | null; mailtrapRateLimits?: MailtrapRateLimits };
+  simulators?: { sesRateLimit?: RateLimit | null; mailtrapRateLimits?: MailtrapRateLimits; /** How long SES import jobs stay PROCESSING (default 0; also `POST /__sim/import-processing`). */ sesImportProcessingMs?: number };
 }
 
 /** The local Mailtrap account the simulator serves (token, sending domains). */
@@ -145,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       s3: { endpoint: fauxqs.endpoint, forcePathStyle: true, region, credentials: { ...LOCAL_CREDENTIALS } },
       ...(options.simulators?.sesRateLimit !== undefined ? { rateLimit: options.simulators.sesRateLimit } : {}),
+      ...(options.simulators?.sesImportProcessingMs !== undefined ? { importJobProcessingMs: options.simulators.sesImportProcessingMs } : {}),
     });
     stops.push(() => sesv2.stop());
     const mailtrap = await startMailtrapSimulator({

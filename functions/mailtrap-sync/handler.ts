@@ -16,6 +16,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { mailtrapSyncDepsFromEnv, type MailtrapSyncDeps } from '../../shared/adapters/mailtrap-sync-deps.ts';
 import { drainOutbox, runDeadline, withPersistedPace, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { holdAwaitedUpload } from '../../shared/services/mailtrap-import.ts';
 import { mailtrapExecutor } from '../../shared/services/mailtrap-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 
@@ -27,7 +28,18 @@ export async function runMailtrapSync(deps: MailtrapSyncDeps, remainingMs: numbe
   const deadline = runDeadline(deps.clock, deps.settings.runMs, remainingMs);
   return withPersistedPace(deps.sync, { name: PACE, rate: deps.settings.rates.mailtrapPush, clock: deps.clock, deadline }, async (calls) => {
     const report = await drainOutbox(
-      { provider: 'mailtrap', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: mailtrapExecutor(deps.api), limits: deps.settings.limits, clock: deps.clock },
+      {
+        provider: 'mailtrap',
+        store: deps.store,
+        sync: deps.sync,
+        deadLetters: deps.deadLetters,
+        config: deps.config,
+        execute: mailtrapExecutor(deps.api),
+        limits: deps.settings.limits,
+        clock: deps.clock,
+        // Addresses awaiting a dashboard upload (suppressions export --format mailtrap-import) cost no API call until the grace ends.
+        hold: holdAwaitedUpload(deps),
+      },
       calls,
       deadline,
     );

@@ -4,7 +4,8 @@
  * SES_PUSH_RATE):
  * 1. settles open suppression-list import jobs (one GetImportJob each);
  * 2. turns a large backlog (SES_IMPORT_THRESHOLD or more plain PUTs due) into one
- *    CreateImportJob over a CSV in S3;
+ *    CreateImportJob over a CSV in S3, and many removals into DELETE import jobs; addresses
+ *    of a job SES still runs (jobs can take hours) are left to it;
  * 3. pushes the rest one address at a time: PutSuppressedDestination (original spelling),
  *    DeleteSuppressedDestination on removal, UpdateContact/CreateContact with UnsubscribeAll
  *    in SES_CONTACT_LIST for unsubscribes (skipped, with the reason kept, when no list is set).
@@ -19,13 +20,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sesSyncDepsFromEnv, type SesSyncDeps } from '../../shared/adapters/ses-sync-deps.ts';
 import { drainOutbox, RunBudgetExhaustedError, runDeadline, withPersistedPace, type DrainReport } from '../../shared/services/sync-drain.ts';
-import { importBacklog, sesExecutor, settleImportJobs } from '../../shared/services/ses-sync.ts';
+import { holdImporting, importBacklog, openImportJobs, sesExecutor, settleImportJobs } from '../../shared/services/ses-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 
 export type { SesSyncDeps } from '../../shared/adapters/ses-sync-deps.ts';
 
 export interface SesSyncReport extends DrainReport {
-  importJobs: { completed: number; released: number; open: number; started?: string | undefined; imported: number };
+  importJobs: { completed: number; released: number; open: number; started?: string | undefined; deleteJobs: string[]; imported: number };
 }
 
 const PACE = 'pace#ses-push';
@@ -35,21 +36,23 @@ export async function runSesSync(deps: SesSyncDeps, remainingMs: number): Promis
   const importDeps = { ...deps, ...deps.settings.sesImport };
   return withPersistedPace(deps.sync, { name: PACE, rate: deps.settings.rates.sesPush, clock: deps.clock, deadline }, async (calls) => {
     let settled = { completed: 0, released: 0, open: 0 };
-    let started: Awaited<ReturnType<typeof importBacklog>> = { addresses: 0, emails: new Set() };
+    let started: Awaited<ReturnType<typeof importBacklog>> = { deleteJobs: [], addresses: 0, emails: new Set() };
     try {
       settled = await settleImportJobs(importDeps, calls);
-      started = await importBacklog(importDeps, calls);
+      started = await importBacklog(importDeps, calls, await openImportJobs(deps.sync));
     } catch (error) {
       // Out of time before a job call's slot: the drain below finds none either; next run goes on.
       if (!(error instanceof RunBudgetExhaustedError)) throw error;
     }
+    // Addresses of jobs SES is still working on (they can take hours) are left to their job.
+    const hold = holdImporting(importDeps, await openImportJobs(deps.sync));
     const drained = await drainOutbox(
-      { provider: 'ses', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: sesExecutor(deps.api, deps.config), limits: deps.settings.limits, clock: deps.clock },
+      { provider: 'ses', store: deps.store, sync: deps.sync, deadLetters: deps.deadLetters, config: deps.config, execute: sesExecutor(deps.api, deps.config), limits: deps.settings.limits, clock: deps.clock, hold },
       calls,
       deadline,
       started.emails,
     );
-    const report = { ...drained, importJobs: { ...settled, started: started.jobId, imported: started.addresses } };
+    const report = { ...drained, importJobs: { ...settled, started: started.jobId, deleteJobs: started.deleteJobs, imported: started.addresses } };
     logger.info('ses-sync run', { ...report });
     return report;
   });

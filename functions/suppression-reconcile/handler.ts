@@ -17,6 +17,9 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { reconcileDepsFromEnv, type SuppressionReconcileDeps } from '../../shared/adapters/reconcile-deps.ts';
 import { runDeadline, withPersistedPace } from '../../shared/services/sync-drain.ts';
 import { reconcileMailtrap, reconcileSes, type ReconcileReport } from '../../shared/services/reconcile.ts';
+import { UPLOAD_CONTROL } from '../../shared/services/mailtrap-import.ts';
+import type { RateSpec } from '../../shared/domain/rate-limit.ts';
+import type { SyncConfig } from '../../shared/domain/suppression-sync.ts';
 import { reconcileSesContacts } from '../../shared/services/reconcile-contacts.ts';
 import { errorMessage, logger, metrics } from '../../shared/observability.ts';
 
@@ -26,11 +29,25 @@ export class ReconcileRunError extends Error {
 
 export type { SuppressionReconcileDeps } from '../../shared/adapters/reconcile-deps.ts';
 
+/**
+ * While a Mailtrap dashboard upload is awaited and the Mailtrap outbox has nothing due, the
+ * push share of the account's suppression budget is idle: reconciliation takes it too (9/60 s +
+ * 1/60 s = Mailtrap's whole 10/60 s), so the upload is confirmed in about a tenth of the time.
+ * Anything due for a push gives the share back at the next run.
+ */
+export async function mailtrapReconcileRate(deps: Pick<SuppressionReconcileDeps, 'sync' | 'settings' | 'clock'>): Promise<RateSpec> {
+  const { mailtrapPush: push, mailtrapReconcile: own } = deps.settings.rates;
+  if (!(await deps.sync.getControl(UPLOAD_CONTROL))) return own;
+  if ((await deps.sync.due('mailtrap', new Date(deps.clock.now()).toISOString(), 1)).length > 0) return own;
+  return { limit: own.limit + (push.limit * own.windowMs) / push.windowMs, windowMs: own.windowMs };
+}
+
 export async function runReconcile(deps: SuppressionReconcileDeps, remainingMs: number): Promise<ReconcileReport[]> {
   const deadline = runDeadline(deps.clock, deps.settings.reconcileRunMs, remainingMs);
-  const base = { store: deps.store, sync: deps.sync, clock: deps.clock, policy: deps.policy };
+  const base = { store: deps.store, sync: deps.sync, clock: deps.clock, policy: deps.policy, config: deps.syncConfig };
+  const mailtrapRate = await mailtrapReconcileRate(deps);
   const run = (name: 'ses' | 'mailtrap') => {
-    const rate = name === 'ses' ? deps.settings.rates.sesReconcile : deps.settings.rates.mailtrapReconcile;
+    const rate = name === 'ses' ? deps.settings.rates.sesReconcile : mailtrapRate;
     // SES: the suppression list, then the contact list, one after the other within the same pace.
     return withPersistedPace(deps.sync, { name: `pace#${name}-reconcile`, rate, clock: deps.clock, deadline }, async (calls) =>
       name === 'ses'

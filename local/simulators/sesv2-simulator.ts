@@ -19,6 +19,9 @@
  *   POST   /__sim/rate-limit   body `{perSecond, burst?}`, or `null` to switch limiting off
  *   POST   /__sim/suppressions body `[{EmailAddress, Reason, LastUpdateTime?, MessageId?, FeedbackId?}]`
  *                              seeds entries without touching the rate limit
+ *   POST   /__sim/import-processing body `{ms}`: how long each new import job stays PROCESSING
+ *                              before its records apply (SES documents no processing time;
+ *                              a real job can take hours). Measured on the simulator's clock.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -94,6 +97,11 @@ export interface Sesv2SimulatorOptions {
   maxContactLists?: number;
   /** Delay before an import job leaves CREATED, so callers can observe the state. Default 0. */
   importJobDelayMs?: number;
+  /**
+   * How long an import job stays PROCESSING (its file read and checked) before its records
+   * apply and it reports COMPLETED, on `clock`. Default 0 (at once).
+   */
+  importJobProcessingMs?: number;
   /** Time for the rate limit's token bucket (default: real time). */
   clock?: SimClock;
 }
@@ -148,8 +156,10 @@ export interface Sesv2Simulator {
   setRateLimit(limit: RateLimit | null): void;
   importJobs(): ImportJobSnapshot[];
   contacts(contactListName: string): ContactSnapshot[];
-  /** Resolves once every import job created so far has COMPLETED or FAILED. */
+  /** Resolves once every import job created so far has read its file (COMPLETED, FAILED, or PROCESSING for its processing time). */
   importJobsSettled(): Promise<void>;
+  /** Processing time of import jobs created from now on. */
+  setImportProcessingMs(ms: number): void;
 }
 
 interface TopicPreference {
@@ -182,6 +192,9 @@ interface ImportJob {
   ProcessedRecordsCount: number;
   FailedRecordsCount: number;
   ErrorMessage?: string;
+  /** While PROCESSING with a processing time: when its records apply, and what it applies. */
+  readyAt?: number;
+  apply?: () => void;
 }
 
 interface StoredContact {
@@ -427,6 +440,7 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
   const faults = new FaultQueue();
   let rateLimit: RateLimit | null = opts.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : opts.rateLimit;
   const clock = opts.clock ?? realClock;
+  let processingMs = opts.importJobProcessingMs ?? 0;
   let bucket = makeBucket(rateLimit, clock);
   let s3: S3Client | undefined;
 
@@ -472,22 +486,40 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
       return;
     }
     let failed = 0;
-    const now = new Date();
+    const valid: Array<{ email: string; reason?: string }> = [];
     for (const record of records) {
       if (!record || !looksLikeEmail(record.email) || (action === 'PUT' && !isReason(record.reason))) {
         failed++;
         continue;
       }
-      if (action === 'PUT') put({ EmailAddress: record.email, Reason: record.reason as SuppressionReason, LastUpdateTime: now });
-      // Removing an address that is not listed is not counted as a failure (unconfirmed).
-      else suppressions.delete(record.email);
+      valid.push(record as { email: string; reason?: string });
     }
-    // ProcessedRecordsCount counts every record read, failed ones included; SES's API reference
-    // ("The current number of records processed") leaves this open.
-    job.ProcessedRecordsCount = records.length;
-    job.FailedRecordsCount = failed;
-    job.JobStatus = 'COMPLETED';
-    job.CompletedTimestamp = new Date();
+    const apply = () => {
+      const now = new Date();
+      for (const record of valid) {
+        if (action === 'PUT') put({ EmailAddress: record.email, Reason: record.reason as SuppressionReason, LastUpdateTime: now });
+        // Removing an address that is not listed is not counted as a failure (unconfirmed).
+        else suppressions.delete(record.email);
+      }
+      // ProcessedRecordsCount counts every record read, failed ones included; SES's API reference
+      // ("The current number of records processed") leaves this open.
+      job.ProcessedRecordsCount = records.length;
+      job.FailedRecordsCount = failed;
+      job.JobStatus = 'COMPLETED';
+      job.CompletedTimestamp = new Date();
+      delete job.readyAt;
+      delete job.apply;
+    };
+    if (processingMs > 0) {
+      job.readyAt = clock() + processingMs;
+      job.apply = apply;
+    } else apply();
+  }
+
+  /** Jobs whose processing time is over complete now (checked on every request and snapshot). */
+  function settleDueJobs(): void {
+    const now = clock();
+    for (const job of jobs.values()) if (job.apply && job.readyAt !== undefined && job.readyAt <= now) job.apply();
   }
 
   function requireList(name: string): StoredContactList {
@@ -753,7 +785,7 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
   }
 
   const entries = (): SuppressedEntry[] =>
-    [...suppressions.values()]
+    (settleDueJobs(), [...suppressions.values()])
       .sort((a, b) => (a.EmailAddress < b.EmailAddress ? -1 : a.EmailAddress > b.EmailAddress ? 1 : 0))
       .map((e) => ({
         EmailAddress: e.EmailAddress,
@@ -762,8 +794,9 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
         Attributes: { ...(e.MessageId ? { MessageId: e.MessageId } : {}), ...(e.FeedbackId ? { FeedbackId: e.FeedbackId } : {}) },
       }));
 
-  const importJobs = (): ImportJobSnapshot[] =>
-    [...jobs.values()].map((j) => ({
+  const importJobs = (): ImportJobSnapshot[] => {
+    settleDueJobs();
+    return [...jobs.values()].map((j) => ({
       JobId: j.JobId,
       JobStatus: j.JobStatus,
       Action: j.ImportDestination.SuppressionListDestination.SuppressionListImportAction,
@@ -773,6 +806,7 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
       FailedRecordsCount: j.FailedRecordsCount,
       ...(j.ErrorMessage ? { ErrorMessage: j.ErrorMessage } : {}),
     }));
+  };
 
   const contacts = (name: string): ContactSnapshot[] =>
     [...(contactLists.get(name)?.contacts.values() ?? [])].map((c) => ({
@@ -807,6 +841,7 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
     throttled.clear();
     faults.clear();
     setRateLimit(opts.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : opts.rateLimit);
+    processingMs = opts.importJobProcessingMs ?? 0;
   };
 
   const controlPlane: ControlPlane = {
@@ -822,6 +857,11 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
       contactLists: [...contactLists.keys()].map((name) => ({ name, contacts: contacts(name) })),
     }),
     endpoints: {
+      'POST import-processing': (body) => {
+        const { ms } = z.object({ ms: z.number().min(0) }).parse(parseJson(body));
+        processingMs = ms;
+        return { importProcessingMs: processingMs };
+      },
       'POST rate-limit': (body) => {
         const limit = rateLimitSchema.parse(parseJson(body));
         setRateLimit(limit === null ? null : { perSecond: limit.perSecond, ...(limit.burst !== undefined ? { burst: limit.burst } : {}) });
@@ -847,6 +887,7 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = await readBody(req);
+    settleDueJobs();
     if (url.pathname.startsWith(CONTROL_PREFIX)) {
       answerControl(controlPlane, req.method, url.pathname.slice(CONTROL_PREFIX.length), body, res);
       return;
@@ -913,6 +954,9 @@ export async function startSesv2Simulator(opts: Sesv2SimulatorOptions = {}): Pro
     contacts,
     async importJobsSettled() {
       await Promise.allSettled([...runningJobs]);
+    },
+    setImportProcessingMs(ms: number) {
+      processingMs = ms;
     },
   };
 }

@@ -120,7 +120,7 @@ export class DynamoSyncState implements SyncStateStore {
   async complete(item: SyncItem, input: { applied: Record<string, string>; skipped: string[]; now: string }): Promise<'synced' | 'superseded'> {
     const done = await this.updateSameGeneration(
       item,
-      'SET #status = :synced, applied = :applied, skipped = :skipped, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, purge, importJobId',
+      'SET #status = :synced, applied = :applied, skipped = :skipped, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, purge, importJobId, awaitTargets, awaitImportUntil',
       { '#status': 'status', '#queue': 'queue' },
       { ':synced': 'synced', ':applied': input.applied, ':skipped': input.skipped, ':now': input.now, ':zero': 0 },
     );
@@ -178,24 +178,26 @@ export class DynamoSyncState implements SyncStateStore {
           Key: this.key(item.email, item.provider),
           ConditionExpression: 'generation = :g',
           UpdateExpression: update,
-          ExpressionAttributeNames: names,
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
           ExpressionAttributeValues: { ':g': item.generation, ...values },
         }),
       ),
     );
   }
 
-  async completeImport(email: string, input: { jobId: string; target: string; value: string; now: string }): Promise<boolean> {
+  async completeImport(email: string, input: { jobId: string; target: string; value?: string | undefined; now: string }): Promise<boolean> {
+    const put = input.value !== undefined;
     return conditional(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(email, 'ses'),
           ConditionExpression: 'importJobId = :job',
-          UpdateExpression:
-            'SET #status = :synced, applied.#t = :v, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, importJobId',
+          UpdateExpression: put
+            ? 'SET #status = :synced, applied.#t = :v, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, importJobId'
+            : 'SET #status = :synced, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, importJobId, purge, applied.#t',
           ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue', '#t': input.target },
-          ExpressionAttributeValues: { ':job': input.jobId, ':synced': 'synced', ':v': input.value, ':now': input.now, ':zero': 0 },
+          ExpressionAttributeValues: { ':job': input.jobId, ':synced': 'synced', ':now': input.now, ':zero': 0, ...(put ? { ':v': input.value } : {}) },
         }),
       ),
     );
@@ -214,6 +216,34 @@ export class DynamoSyncState implements SyncStateStore {
         }),
       ),
     );
+  }
+
+  async markAwaitingImport(email: string, input: { targets: Record<string, string>; spellings: string[]; until: string; now: string }): Promise<void> {
+    // In the outbox, due when the grace ends (then the drain pushes whatever Mailtrap still lacks).
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(email, 'mailtrap'),
+        UpdateExpression:
+          'SET #status = :awaiting, #queue = :p, dueAt = :until, awaitTargets = :targets, awaitImportUntil = :until, updatedAt = :now, applied = if_not_exists(applied, :empty), spellings = if_not_exists(spellings, :spellings), generation = if_not_exists(generation, :zero), attempts = if_not_exists(attempts, :zero)',
+        ExpressionAttributeNames: { '#status': 'status', '#queue': 'queue' },
+        ExpressionAttributeValues: { ':awaiting': 'awaiting-import', ':p': 'mailtrap', ':until': input.until, ':targets': input.targets, ':now': input.now, ':empty': {}, ':spellings': input.spellings, ':zero': 0 },
+      }),
+    );
+  }
+
+  async confirmImported(item: SyncItem, input: { applied: Record<string, string>; remaining: Record<string, string>; now: string }): Promise<void> {
+    const done = Object.keys(input.remaining).length === 0;
+    const ok = await this.updateSameGeneration(
+      item,
+      done
+        ? 'SET #status = :synced, applied = :applied, updatedAt = :now, lastSyncedAt = :now, attempts = :zero REMOVE #queue, dueAt, lastError, awaitTargets, awaitImportUntil'
+        : 'SET applied = :applied, awaitTargets = :remaining, updatedAt = :now',
+      done ? { '#status': 'status', '#queue': 'queue' } : {},
+      done ? { ':synced': 'synced', ':applied': input.applied, ':now': input.now, ':zero': 0 } : { ':applied': input.applied, ':remaining': input.remaining, ':now': input.now },
+    );
+    // A newer change re-queued it meanwhile: keep what Mailtrap is known to hold, the drain does the rest.
+    if (!ok) await this.saveApplied(item, input.applied, input.now);
   }
 
   async getControl<T>(name: string): Promise<T | undefined> {

@@ -5,6 +5,7 @@
  */
 import { policyFromEnv } from '../config.ts';
 import type { PolicyConfig } from '../domain/suppression-policy.ts';
+import type { SyncConfig } from '../domain/suppression-sync.ts';
 import { requireAddressRefKey } from '../observability.ts';
 import type { MailtrapSuppressionApi, SesSuppressionApi } from '../ports/provider-suppressions.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
@@ -24,10 +25,13 @@ export interface SuppressionReconcileDeps {
   clock: Clock;
   /** SES contact list whose unsubscribe-all contacts are read too (none: skipped). */
   sesContactList?: string | undefined;
+  /** Where the sync pushes (lets the Mailtrap pass confirm awaited dashboard uploads). */
+  syncConfig?: SyncConfig | undefined;
 }
 
 export function reconcileDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SuppressionReconcileDeps {
   requireAddressRefKey(env);
+  const syncConfig = syncConfigFromEnv(env);
   return {
     ses: new Sesv2Suppressions(sesv2Client),
     mailtrap: mailtrapApiFromEnv(env),
@@ -35,6 +39,7 @@ export function reconcileDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Supp
     policy: policyFromEnv(env),
     settings: runSettingsFromEnv(env),
     clock: systemClock,
-    sesContactList: syncConfigFromEnv(env).sesContactList,
+    sesContactList: syncConfig.sesContactList,
+    syncConfig,
   };
 }

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import {
   ProviderCallError,
+  type ImportAction,
   type ImportJobState,
   type SesListReason,
   type SesSuppressionApi,
@@ -136,11 +137,11 @@ export class Sesv2Suppressions implements SesSuppressionApi {
     };
   }
 
-  async createImportJob(s3Url: string): Promise<string> {
+  async createImportJob(s3Url: string, action: ImportAction = 'PUT'): Promise<string> {
     const out = await this.call((abortSignal) =>
       this.client.send(
         new CreateImportJobCommand({
-          ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: 'PUT' } },
+          ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: action } },
           ImportDataSource: { S3Url: s3Url, DataFormat: 'CSV' },
         }),
         { abortSignal },

@@ -10,6 +10,7 @@
 import * as z from 'zod/mini';
 import { intVar, optionalVar, readConfig, requiredVar } from '../config.ts';
 import { parseRate, type RateSpec } from '../domain/rate-limit.ts';
+import { parseGrace } from '../domain/mailtrap-import.ts';
 import { MAILTRAP_STREAMS, type MailtrapStream, type SyncConfig } from '../domain/suppression-sync.ts';
 import type { DrainLimits } from '../services/sync-drain.ts';
 import { documentClient } from './clients/dynamodb.ts';
@@ -58,7 +59,7 @@ export interface RunSettings {
   reconcileRunMs: number;
   limits: DrainLimits;
   rates: { sesPush: RateSpec; sesReconcile: RateSpec; mailtrapPush: RateSpec; mailtrapReconcile: RateSpec };
-  sesImport: { threshold: number; maxPerJob: number; recheckMs: number };
+  sesImport: { threshold: number; maxPerJob: number; maxDeletePerJob: number; recheckMs: number };
 }
 
 export function runSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RunSettings {
@@ -75,8 +76,11 @@ export function runSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RunSet
       MAILTRAP_PUSH_RATE: rateVar('9/60s'),
       MAILTRAP_RECONCILE_RATE: rateVar('1/60s'),
       SES_IMPORT_THRESHOLD: intVar(1000),
-      SES_IMPORT_MAX: intVar(50_000),
-      SES_IMPORT_RECHECK_SECONDS: intVar(1800),
+      // SES's own limits per import file: 100,000 addresses to add, 10,000 to remove.
+      SES_IMPORT_MAX: intVar(100_000),
+      SES_IMPORT_DELETE_MAX: intVar(10_000),
+      // A job SES still runs is asked again every run; this is only the safety net for a job whose record was lost.
+      SES_IMPORT_RECHECK_SECONDS: intVar(21_600),
     },
     env,
   );
@@ -96,8 +100,14 @@ export function runSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RunSet
       mailtrapPush: parseRate(c.MAILTRAP_PUSH_RATE),
       mailtrapReconcile: parseRate(c.MAILTRAP_RECONCILE_RATE),
     },
-    sesImport: { threshold: c.SES_IMPORT_THRESHOLD, maxPerJob: c.SES_IMPORT_MAX, recheckMs: c.SES_IMPORT_RECHECK_SECONDS * 1000 },
+    sesImport: { threshold: c.SES_IMPORT_THRESHOLD, maxPerJob: c.SES_IMPORT_MAX, maxDeletePerJob: Math.min(10_000, c.SES_IMPORT_DELETE_MAX), recheckMs: c.SES_IMPORT_RECHECK_SECONDS * 1000 },
   };
+}
+
+/** MAILTRAP_IMPORT_GRACE (`7d`, `12h`, ...): how long addresses wait for a dashboard upload before going back to the API path. */
+export function mailtrapImportGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const c = readConfig({ MAILTRAP_IMPORT_GRACE: z._default(z.string().check(z.regex(/^\s*\d+(\.\d+)?\s*(s|m|h|d)?\s*$/)), '7d') }, env);
+  return parseGrace(c.MAILTRAP_IMPORT_GRACE);
 }
 
 /** Deployed: the token is an SSM SecureString (MAILTRAP_API_TOKEN_PARAM); local: MAILTRAP_API_TOKEN. */

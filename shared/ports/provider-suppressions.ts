@@ -30,6 +30,8 @@ export interface SesSuppressedEntry {
   LastUpdateTime?: Date | undefined;
 }
 
+export type ImportAction = 'PUT' | 'DELETE';
+
 export type ImportJobState =
   | { status: 'running' }
   | { status: 'completed'; processed: number; failed: number }
@@ -52,7 +54,8 @@ export interface SesSuppressionApi {
   list(input: { nextToken?: string | undefined; since?: Date | undefined; pageSize: number }): Promise<{ entries: SesSuppressedEntry[]; nextToken?: string | undefined }>;
   /** One page of the contact list's contacts unsubscribed from everything (ListContacts, OPT_OUT filter). */
   listUnsubscribedContacts(input: { contactList: string; nextToken?: string | undefined; pageSize: number }): Promise<{ contacts: SesUnsubscribedContact[]; nextToken?: string | undefined }>;
-  createImportJob(s3Url: string): Promise<string>;
+  /** A suppression-list import job over a CSV in S3: PUT (add, 100,000 rows a file) or DELETE (remove, 10,000). Default PUT. */
+  createImportJob(s3Url: string, action?: ImportAction): Promise<string>;
   importJob(jobId: string): Promise<ImportJobState>;
 }
 

@@ -1,6 +1,6 @@
 import type { Provider } from '../domain/suppression-sync.ts';
 
-export type SyncStatus = 'pending' | 'synced' | 'failed' | 'importing';
+export type SyncStatus = 'pending' | 'synced' | 'failed' | 'importing' | 'awaiting-import';
 
 /** Sync state of one address at one provider; also its place in that provider's outbox. */
 export interface SyncItem {
@@ -21,6 +21,13 @@ export interface SyncItem {
   skipped?: string[] | undefined;
   importJobId?: string | undefined;
   importGeneration?: number | undefined;
+  /**
+   * Mailtrap: targets a person is to upload in the dashboard (`suppressions export --format
+   * mailtrap-import`), with their values; the drain makes no API call for them until
+   * `awaitImportUntil`, reconciliation confirms them when Mailtrap lists them.
+   */
+  awaitTargets?: Record<string, string> | undefined;
+  awaitImportUntil?: string | undefined;
   updatedAt: string;
   lastSyncedAt?: string | undefined;
 }
@@ -38,10 +45,17 @@ export interface SyncStateStore {
   /** Out of attempts or never possible: leaves the outbox. */
   fail(item: SyncItem, input: { applied: Record<string, string>; attempts: number; error: string; now: string }): Promise<void>;
   markImporting(item: SyncItem, input: { jobId: string; recheckAt: string; now: string }): Promise<void>;
-  /** An import job holding this address completed; false when the item moved on meanwhile. */
-  completeImport(email: string, input: { jobId: string; target: string; value: string; now: string }): Promise<boolean>;
+  /**
+   * An import job holding this address completed: `value` is what a PUT job put there; none
+   * (a DELETE job) means the target is gone. False when the item moved on meanwhile.
+   */
+  completeImport(email: string, input: { jobId: string; target: string; value?: string | undefined; now: string }): Promise<boolean>;
   /** An import job failed for this address: back to the outbox for single calls. */
   releaseImport(email: string, input: { jobId: string; error: string; now: string }): Promise<void>;
+  /** The address's Mailtrap targets are to come from a dashboard upload: no API call for them until `until`. */
+  markAwaitingImport(email: string, input: { targets: Record<string, string>; spellings: string[]; until: string; now: string }): Promise<void>;
+  /** Mailtrap lists some awaited targets: `applied` is what it holds now, `remaining` what is still awaited (none: synced). */
+  confirmImported(item: SyncItem, input: { applied: Record<string, string>; remaining: Record<string, string>; now: string }): Promise<void>;
   getControl<T>(name: string): Promise<T | undefined>;
   putControl(name: string, value: unknown): Promise<void>;
   deleteControl(name: string): Promise<void>;

@@ -20,7 +20,9 @@ import type { SyncStateStore } from '../ports/sync-state.ts';
 import type { PolicyConfig } from '../domain/suppression-policy.ts';
 import { checkEmailAddress, type AddressProblem } from '../domain/email-address.ts';
 import { decideReconcile, fromMailtrapRecord, fromSesEntry, type ProviderEntry } from '../domain/reconcile.ts';
+import type { SyncConfig } from '../domain/suppression-sync.ts';
 import { addressRef, logger, metrics } from '../observability.ts';
+import { confirmAwaitedUploads } from './mailtrap-import.ts';
 import { mapLimit, RunBudgetExhaustedError, type Clock, type PacedCalls } from './sync-drain.ts';
 
 export interface ReconcileDeps {
@@ -28,6 +30,8 @@ export interface ReconcileDeps {
   sync: SyncStateStore;
   clock: Clock;
   policy?: PolicyConfig | undefined;
+  /** Where the sync pushes: lets the Mailtrap pass confirm awaited dashboard uploads (mailtrap-import.ts). */
+  config?: SyncConfig | undefined;
 }
 
 export interface ReconcileReport {
@@ -39,6 +43,8 @@ export interface ReconcileReport {
   skipped: number;
   skippedProblems: Partial<Record<AddressProblem, number>>;
   passCompleted: boolean;
+  /** Mailtrap: addresses whose awaited dashboard upload this pass found complete (now synced). */
+  confirmedUploads?: number | undefined;
 }
 
 export function newReport(provider: 'ses' | 'mailtrap'): ReconcileReport {
@@ -158,6 +164,7 @@ export async function reconcileMailtrap(api: MailtrapSuppressionApi, deps: Recon
       report.pages++;
       report.seen += records.length;
       await importEntries(records.map(fromMailtrapRecord), deps, report);
+      if (deps.config) report.confirmedUploads = (report.confirmedUploads ?? 0) + (await confirmAwaitedUploads(records, { sync: deps.sync, config: deps.config, clock: deps.clock }));
       const last = records.at(-1);
       if (last) cp = { ...cp, lastId: last.id };
       if (records.length < MAILTRAP_PAGE_SIZE) {

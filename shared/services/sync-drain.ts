@@ -131,6 +131,11 @@ export interface DrainDeps {
   execute: Executor;
   limits: DrainLimits;
   clock: Clock;
+  /**
+   * An address a bulk path still owns (an open SES import job, a Mailtrap dashboard upload
+   * awaited): true = leave it to that path, no provider call. The hold moves its `dueAt` on.
+   */
+  hold?: ((item: SyncItem, plan: SyncPlan) => Promise<boolean>) | undefined;
 }
 
 export interface DrainReport {
@@ -142,6 +147,8 @@ export interface DrainReport {
   failed: number;
   calls: number;
   throttled: number;
+  /** Due addresses left to a bulk path (see DrainDeps.hold). */
+  held?: number | undefined;
   stopped?: string | undefined;
 }
 
@@ -175,9 +182,13 @@ export async function drainOutbox(deps: DrainDeps, calls: PacedCalls, deadline: 
 
   const processItem = async (item: SyncItem) => {
     if (report.stopped || outOfTime) return;
-    report.addresses++;
     const state = await deps.store.get(item.email);
     const plan = planSync(provider, desiredFor(provider, state, deps.config), item.applied, item.purge ?? false);
+    if (deps.hold && (await deps.hold(item, plan))) {
+      report.held = (report.held ?? 0) + 1;
+      return;
+    }
+    report.addresses++;
     const applied = { ...item.applied, ...plan.adopted };
     const skipped = [...plan.skipped];
     const now = () => iso(clock.now());

@@ -5,10 +5,20 @@
  */
 import type { AddressState } from '../domain/suppression-policy.ts';
 import { desiredFor, PROVIDERS, type Provider, type SyncConfig } from '../domain/suppression-sync.ts';
-import type { SyncItem } from '../ports/sync-state.ts';
+import type { SyncItem, SyncStatus } from '../ports/sync-state.ts';
+
+/**
+ * The status a person reads: an item the stream re-queued (`pending`) while its Mailtrap
+ * targets still await a dashboard upload is `awaiting-import` (the drain holds it, see
+ * mailtrap-import.ts), until the grace ends.
+ */
+export function displayStatus(item: SyncItem, nowIso: string): SyncStatus {
+  if (item.status === 'pending' && item.awaitImportUntil && item.awaitImportUntil > nowIso && Object.keys(item.awaitTargets ?? {}).length > 0) return 'awaiting-import';
+  return item.status;
+}
 
 export interface ProviderSyncView {
-  status: 'pending' | 'importing' | 'synced' | 'failed' | 'not-needed';
+  status: SyncStatus | 'not-needed';
   attempts: number;
   lastError: string | null;
   dueAt: string | null;
@@ -21,7 +31,7 @@ export interface ProviderSyncView {
   note?: string | undefined;
 }
 
-export function syncStatusView(state: AddressState | undefined, items: SyncItem[], config: SyncConfig): Record<Provider, ProviderSyncView> {
+export function syncStatusView(state: AddressState | undefined, items: SyncItem[], config: SyncConfig, nowIso: string = new Date().toISOString()): Record<Provider, ProviderSyncView> {
   const out = {} as Record<Provider, ProviderSyncView>;
   for (const provider of PROVIDERS) {
     const item = items.find((i) => i.provider === provider);
@@ -43,7 +53,7 @@ export function syncStatusView(state: AddressState | undefined, items: SyncItem[
       continue;
     }
     out[provider] = {
-      status: item.status,
+      status: displayStatus(item, nowIso),
       attempts: item.attempts,
       lastError: item.lastError ?? null,
       dueAt: item.dueAt ?? null,

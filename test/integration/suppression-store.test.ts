@@ -4,7 +4,7 @@
  * up to 5 attempts).
  */
 import { describe, expect, it } from 'vitest';
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentUpdateError, DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { normaliseEmail } from '../../shared/domain/email-address.ts';
 import type { FeedbackEvent } from '../../shared/domain/feedback-event.ts';
@@ -101,5 +101,89 @@ describe('suppression store: concurrent writers on one address', () => {
     expect(state.version).toBe(1 + 5);
     expect(state.recentEventKeys).not.toContain(fingerprint(`mine:${email}`));
     expect(state.counts['soft-bounce']).toBe(1);
+  });
+});
+
+/** A document client on which another writer commits to `email` before our first TransactWriteItems. */
+function interferingTransaction(email: string, write: (email: string) => Promise<void>): DynamoDBDocumentClient {
+  let left = 1;
+  return {
+    send: async (command: unknown) => {
+      if (command instanceof TransactWriteCommand && left > 0) {
+        left--;
+        await write(email);
+      }
+      return c.documents.send(command as never);
+    },
+  } as unknown as DynamoDBDocumentClient;
+}
+
+describe('suppression store: many changes at once (updateMany, the import path)', () => {
+  it('writes new and known addresses in one transaction, folding two changes of one address in order', async () => {
+    // Prepare: one address known (version 1), two new, one of them changed twice.
+    const known = uniqueEmail('Many-Known');
+    const fresh = uniqueEmail('Many-New');
+    const twice = uniqueEmail('Many-Twice');
+    await newStore().update(known, (s) => applyFeedback(s, soft(known, `k:${known}`, 0)));
+    // Act
+    const { decisions, path, existing } = await newStore().updateMany([
+      { email: known, decide: (s) => applyFeedback(s, soft(known, `k2:${known}`, 1)) },
+      { email: fresh, decide: (s) => applyFeedback(s, soft(fresh, `f:${fresh}`, 0)) },
+      { email: twice, decide: (s) => applyFeedback(s, soft(twice, `t1:${twice}`, 0)) },
+      { email: twice, decide: (s) => applyFeedback(s, soft(twice, `t2:${twice}`, 1)) },
+    ]);
+    // Assess: as four updates one after another would leave them.
+    expect(decisions.map((d) => d.outcome)).toEqual(['recorded', 'recorded', 'recorded', 'recorded']);
+    expect([path, existing]).toEqual(['read', 1]);
+    const [k, f, t] = await Promise.all([known, fresh, twice].map((e) => newStore().get(e)));
+    expect([k?.version, k?.counts['soft-bounce']]).toEqual([2, 2]);
+    expect([f?.version, f?.counts['soft-bounce']]).toEqual([1, 1]);
+    expect(t?.counts['soft-bounce']).toBe(2);
+    expect(t?.recentEventKeys).toEqual([fingerprint(`t1:${twice}`), fingerprint(`t2:${twice}`)]);
+  });
+
+  it('written as new without a read, refuses the whole transaction when one address exists, then goes the read way without losing it', async () => {
+    // Prepare: one of the "new" addresses already holds an event.
+    const old = uniqueEmail('Many-Old');
+    const fresh = uniqueEmail('Many-Fresh');
+    await newStore().update(old, (s) => applyFeedback(s, soft(old, `old:${old}`, 0)));
+    // Act
+    const result = await newStore().updateMany(
+      [
+        { email: old, decide: (s) => applyFeedback(s, soft(old, `new:${old}`, 1)) },
+        { email: fresh, decide: (s) => applyFeedback(s, soft(fresh, `new:${fresh}`, 1)) },
+      ],
+      { assumeNew: true },
+    );
+    // Assess: read after the refusal; the old event kept, the new one added; the fresh address written once.
+    expect([result.path, result.existing]).toEqual(['read', 1]);
+    const o = (await newStore().get(old)) as AddressState;
+    expect([o.version, o.counts['soft-bounce']]).toEqual([2, 2]);
+    expect((await newStore().get(fresh))?.version).toBe(1);
+    // All new: no read at all.
+    const brandNew = uniqueEmail('Many-BrandNew');
+    expect((await newStore().updateMany([{ email: brandNew, decide: (s) => applyFeedback(s, soft(brandNew, `x:${brandNew}`, 0)) }], { assumeNew: true })).path).toBe('assumed-new');
+  });
+
+  it('writes nothing of the transaction when another writer got to one address first, then applies each change on fresh state', async () => {
+    // Prepare: between our read and our transaction, another writer creates one of the "new" addresses.
+    const racing = uniqueEmail('Many-Race');
+    const other = uniqueEmail('Many-Other');
+    const store = new DynamoSuppressionStore(
+      interferingTransaction(racing, async (email) => {
+        await newStore().update(email, (s) => applyFeedback(s, soft(email, `theirs:${email}`, 0)));
+      }),
+      table,
+    );
+    // Act
+    await store.updateMany([
+      { email: racing, decide: (s) => applyFeedback(s, soft(racing, `mine:${racing}`, 1)) },
+      { email: other, decide: (s) => applyFeedback(s, soft(other, `mine:${other}`, 1)) },
+    ]);
+    // Assess: the other writer's event is kept, ours added on top; the untouched address written once.
+    const r = (await newStore().get(racing)) as AddressState;
+    expect(r.version).toBe(2);
+    expect([...r.recentEventKeys].sort()).toEqual([fingerprint(`theirs:${racing}`), fingerprint(`mine:${racing}`)].sort());
+    expect((await newStore().get(other))?.version).toBe(1);
   });
 });

@@ -410,7 +410,7 @@ describe('suppression sync: pull', () => {
 const CLI_TEST_MS = 180_000;
 
 describe('suppressions CLI', () => {
-  it('imports an SES CSV reporting accepted, duplicate and invalid rows by line, and exports it again', async () => {
+  it('imports an SES CSV reporting accepted, duplicate and invalid rows by line (all rejected rows in a file), unchanged on a second run, and exports it again', async () => {
     // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'mailbridge-import-'));
     const a = uniqueEmail('Csv-A');
@@ -423,13 +423,14 @@ describe('suppressions CLI', () => {
     // Assess
     expect(first.code).toBe(1);
     const report = JSON.parse(first.stdout);
-    expect(report).toMatchObject({ format: 'ses-csv', accepted: 2, duplicate: 1, invalid: 2, acceptedLines: [1, 2] });
-    expect(report.duplicates).toEqual([{ line: 4, reason: 'same address and scope as line 1' }]);
-    expect(report.invalidRows).toEqual([
+    expect(report).toMatchObject({ format: 'ses-csv', accepted: 2, duplicate: 1, invalid: 2, rejectsFile: `${file}.rejected.csv` });
+    expect(report.firstDuplicates).toEqual([{ line: 4, firstLine: 1 }]);
+    expect(report.firstInvalid).toEqual([
       { line: 3, reason: 'not an email address' },
       { line: 5, reason: 'reason must be BOUNCE or COMPLAINT' },
     ]);
-    expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 0, duplicate: 3 });
+    expect(readFileSync(`${file}.rejected.csv`, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2).join(',')).sort()).toEqual(['3,invalid', '4,duplicate', '5,invalid']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 0, unchanged: 2, duplicate: 1, invalid: 2 });
     expect((await store.get(b))?.suppressions).toMatchObject([{ reason: 'complaint', source: 'import' }]);
     const out = join(dir, 'export.ndjson');
     expect(cli(['suppressions', 'export', '--format', 'ndjson', '--output', out]).code).toBe(0);
@@ -463,7 +464,7 @@ describe('suppressions CLI', () => {
     await runScheduled('mailtrap-sync');
     // Assess: reported by line; SES got both, Mailtrap (where they came from) nothing.
     expect(imported.code).toBe(1);
-    expect(JSON.parse(imported.stdout)).toMatchObject({ format: 'mailtrap-csv', origin: 'mailtrap', accepted: 2, invalid: 1, invalidRows: [{ line: 4, reason: 'not an email address' }] });
+    expect(JSON.parse(imported.stdout)).toMatchObject({ format: 'mailtrap-csv', origin: 'mailtrap', accepted: 2, invalid: 1, firstInvalid: [{ line: 4, reason: 'not an email address' }] });
     expect(await mailtrapFor(bounce)).toEqual([]);
     expect(await mailtrapFor(unsub)).toEqual([]);
     expect((await sync.forAddress(bounce)).map((i) => [i.provider, i.status])).toEqual([['ses', 'synced']]);

@@ -9,7 +9,7 @@ import { runSesSync, type SesSyncDeps } from '../../functions/ses-sync/handler.t
 import type { RunSettings } from '../../shared/adapters/sync-deps.ts';
 import { normaliseEmail } from '../../shared/domain/email-address.ts';
 import { parseRate } from '../../shared/domain/rate-limit.ts';
-import { applyManualSuppression, type AddressState, type Decision } from '../../shared/domain/suppression-policy.ts';
+import { applyManualSuppression, applyRemoval, type AddressState, type Decision } from '../../shared/domain/suppression-policy.ts';
 import type { Provider } from '../../shared/domain/suppression-sync.ts';
 import { ProviderCallError, type ImportJobState, type SesListReason, type SesSuppressionApi } from '../../shared/ports/provider-suppressions.ts';
 import type { SuppressionStore } from '../../shared/ports/suppression-store.ts';
@@ -87,16 +87,24 @@ class MemorySync implements SyncStateStore {
   async markImporting(item: SyncItem, input: { jobId: string; recheckAt: string; now: string }) {
     this.put(item, { status: 'importing', importJobId: input.jobId, dueAt: input.recheckAt, updatedAt: input.now });
   }
-  async completeImport(email: string, input: { jobId: string; target: string; value: string; now: string }) {
+  async completeImport(email: string, input: { jobId: string; target: string; value?: string | undefined; now: string }) {
     const item = this.get(email, 'ses');
     if (item?.importJobId !== input.jobId) return false;
-    this.put(item, { status: 'synced', importJobId: undefined, applied: { ...item.applied, [input.target]: input.value }, dueAt: undefined, lastSyncedAt: input.now });
+    const { [input.target]: _gone, ...rest } = item.applied;
+    const applied = input.value === undefined ? rest : { ...item.applied, [input.target]: input.value };
+    this.put(item, { status: 'synced', importJobId: undefined, applied, dueAt: undefined, lastSyncedAt: input.now, ...(input.value === undefined ? { purge: undefined } : {}) });
     return true;
   }
   async releaseImport(email: string, input: { jobId: string; error: string; now: string }) {
     const item = this.get(email, 'ses');
     if (item?.importJobId !== input.jobId) return;
     this.put(item, { status: 'pending', importJobId: undefined, attempts: item.attempts + 1, lastError: input.error, dueAt: input.now, updatedAt: input.now });
+  }
+  async markAwaitingImport() {
+    throw new Error('not used by the SES drain');
+  }
+  async confirmImported() {
+    throw new Error('not used by the SES drain');
   }
   async getControl<T>(name: string) {
     return this.control.get(name) as T | undefined;
@@ -144,9 +152,11 @@ class FakeSes implements SesSuppressionApi {
   async list() {
     return { entries: [] };
   }
-  async createImportJob() {
+  readonly jobActions: string[] = [];
+  async createImportJob(_url: string, action: 'PUT' | 'DELETE' = 'PUT') {
     this.check('createImportJob');
-    return 'job-1';
+    this.jobActions.push(action);
+    return `job-${this.jobActions.length}`;
   }
   async importJob() {
     this.check('importJob');
@@ -159,7 +169,7 @@ const SETTINGS = (over: Partial<RunSettings['limits']> = {}, threshold = 1000): 
   reconcileRunMs: 280_000,
   limits: { maxAttempts: 4, backoffBaseMs: 30_000, backoffMaxMs: 3_600_000, concurrency: 1, pageSize: 100, ...over },
   rates: { sesPush: parseRate('4/5s'), sesReconcile: parseRate('1/5s'), mailtrapPush: parseRate('9/60s'), mailtrapReconcile: parseRate('1/60s') },
-  sesImport: { threshold, maxPerJob: 50_000, recheckMs: 1_800_000 },
+  sesImport: { threshold, maxPerJob: 100_000, maxDeletePerJob: 10_000, recheckMs: 1_800_000 },
 });
 
 function setup(emails: string[], settings = SETTINGS()) {
@@ -284,5 +294,68 @@ describe('sync drain: a FAILED SES import job', () => {
     expect(emails.map((e) => t.sync.get(e, 'ses')?.status)).toEqual(Array(5).fill('synced'));
     expect([...t.ses.held.keys()].sort()).toEqual([...emails].sort());
     expect(t.dead).toEqual([]);
+  });
+});
+
+describe('sync drain: SES import jobs that take hours', () => {
+  it('asks about a running job every run and never sends its addresses one call at a time, then settles them when it completes', async () => {
+    // Prepare: a backlog at the bulk threshold; SES keeps the job running for four hours.
+    const emails = Array.from({ length: 5 }, (_, i) => `Slow${i}@Example.org`);
+    const t = setup(emails, SETTINGS({}, 5));
+    await t.run();
+    // Act: runs every 10 minutes for 4 hours, well past the 30-minute re-check of the addresses.
+    for (let i = 0; i < 24; i++) {
+      t.clock.t += 9 * 60_000;
+      const report = await t.run();
+      expect(report.importJobs.open).toBe(1);
+    }
+    // Assess: only GetImportJob calls, the addresses still importing.
+    expect(t.ses.calls.filter((c) => c !== 'importJob')).toEqual(['createImportJob']);
+    expect(t.ses.calls.filter((c) => c === 'importJob').length).toBeGreaterThanOrEqual(24);
+    expect(emails.map((e) => t.sync.get(e, 'ses')?.status)).toEqual(Array(5).fill('importing'));
+    // Then the job completes: every address synced, still without a single put.
+    t.ses.job = { status: 'completed', processed: 5, failed: 0 };
+    const done = await t.run();
+    expect(done.importJobs).toMatchObject({ completed: 5, open: 0 });
+    expect(emails.map((e) => t.sync.get(e, 'ses')?.status)).toEqual(Array(5).fill('synced'));
+    expect(t.ses.calls.filter((c) => c.startsWith('put '))).toEqual([]);
+  });
+
+  it('a lost GetImportJob answer (503) keeps the job open instead of failing it', async () => {
+    const emails = Array.from({ length: 5 }, (_, i) => `Flaky${i}@Example.org`);
+    const t = setup(emails, SETTINGS({}, 5));
+    await t.run();
+    t.ses.fail = (op) => (op === 'importJob' ? unavailable() : undefined);
+    const report = await t.run();
+    expect(report.importJobs).toMatchObject({ open: 1, released: 0 });
+    expect(emails.map((e) => t.sync.get(e, 'ses')).map((i) => [i?.status, i?.attempts])).toEqual(Array(5).fill(['importing', 0]));
+  });
+});
+
+describe('sync drain: mass removal as a DELETE import job', () => {
+  it('lifts many addresses with one DELETE job instead of one DeleteSuppressedDestination each', async () => {
+    // Prepare: five addresses SES holds (synced through a PUT job), then a person lifts them all.
+    const emails = Array.from({ length: 5 }, (_, i) => `Lift${i}@Example.org`);
+    const t = setup(emails, SETTINGS({}, 5));
+    await t.run();
+    t.ses.job = { status: 'completed', processed: 5, failed: 0 };
+    await t.run();
+    expect(emails.map((e) => t.sync.get(e, 'ses')?.applied)).toEqual(Array(5).fill({ list: 'BOUNCE' }));
+    for (const email of emails) {
+      const key = normaliseEmail(email);
+      t.store.states.set(key, applyRemoval(t.store.states.get(key), { at: iso(t.clock.t) }).next as AddressState);
+      await t.sync.markPending(email, 'ses', { purge: true, spellings: [email], now: iso(t.clock.t) });
+    }
+    t.ses.job = { status: 'running' };
+    // Act
+    const started = await t.run();
+    t.ses.job = { status: 'completed', processed: 5, failed: 0 };
+    const settled = await t.run();
+    // Assess: one DELETE job, no single delete; every address synced with nothing left applied.
+    expect(started.importJobs.deleteJobs).toEqual(['job-2']);
+    expect(t.ses.jobActions).toEqual(['PUT', 'DELETE']);
+    expect(t.ses.calls.filter((c) => c.startsWith('delete ') || c.startsWith('put '))).toEqual([]);
+    expect(settled.importJobs).toMatchObject({ completed: 5 });
+    expect(emails.map((e) => t.sync.get(e, 'ses')).map((i) => [i?.status, i?.applied, i?.purge])).toEqual(Array(5).fill(['synced', {}, undefined]));
   });
 });

@@ -338,6 +338,27 @@ describe('import jobs', () => {
     const missing = await failure(ses.send(new GetImportJobCommand({ JobId: 'nope' })));
     expect(missing.name).toBe('NotFoundException');
   });
+
+  it('keeps a job PROCESSING for its configured processing time (hours, on the simulator clock), then applies it', async () => {
+    // Prepare: jobs take three hours.
+    sim.setImportProcessingMs(3 * 3_600_000);
+    sim.seedSuppressions([{ EmailAddress: 'gone@example.com', Reason: 'BOUNCE' }]);
+    const url = await upload('slow-delete.csv', 'gone@example.com,BOUNCE\n');
+    const { JobId } = await ses.send(
+      new CreateImportJobCommand({
+        ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: 'DELETE' } },
+        ImportDataSource: { S3Url: url, DataFormat: 'CSV' },
+      }),
+    );
+    await sim.importJobsSettled();
+    // Act + Assess: still running after 2 h 59 min, entry still listed; done at 3 h.
+    now += 3 * 3_600_000 - 60_000;
+    expect((await ses.send(new GetImportJobCommand({ JobId }))).JobStatus).toBe('PROCESSING');
+    expect(sim.entries().map((e) => e.EmailAddress)).toEqual(['gone@example.com']);
+    now += 60_000;
+    expect(await ses.send(new GetImportJobCommand({ JobId }))).toMatchObject({ JobStatus: 'COMPLETED', ProcessedRecordsCount: 1, FailedRecordsCount: 0 });
+    expect(sim.entries()).toEqual([]);
+  });
 });
 
 describe('contact lists (unsubscribes)', () => {

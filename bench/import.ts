@@ -1,0 +1,176 @@
+/**
+ * `suppressions import` at migration size, next to the path it replaced, in one run.
+ *
+ * Starts DynamoDB Local (local/emulators.ts, the same JVM flags as `npm start` and the tests)
+ * with the tables of serverless.yml (the suppression table keeps its stream on, as deployed),
+ * writes SES-export-like CSV files (`address,BOUNCE|COMPLAINT`, mixed-case addresses, ~90 %
+ * bounces, 0.1 % invalid lines, 0.1 % repeated rows) to a temp dir, and runs:
+ *
+ *  1. BASELINE: the import as it was (whole file read and parsed, one `store.update` per row,
+ *     16 at a time: a consistent GetItem + a conditional PutItem each) on SAMPLE rows
+ *     (bench/import-baseline-child.ts, a process of its own);
+ *  2. NEW, same size: the real CLI (`node --import tsx bin/cli.ts suppressions import ...`,
+ *     stderr not a TTY: plain progress lines) on SAMPLE other rows;
+ *  3. NEW, full size: the CLI on ROWS rows;
+ *  4. NEW, again: the same ROWS file a second time (an interrupted import run again: every
+ *     row must come back `unchanged`);
+ *  5. NEW, another ROWS file with the CLI's V8 heap capped at 64 MB (--max-old-space-size):
+ *     the memory the import needs, as opposed to what V8 takes when memory is plentiful.
+ *
+ * Each figure is wall clock of that process (start-up included) and its peak RSS
+ * (bench/report-max-rss.ts). The new path's summary is checked (accepted / unchanged /
+ * duplicate / invalid counts) so a fast wrong import cannot pass for a fast one.
+ *
+ *   npm run bench:import            (ROWS=100000 SAMPLE=5000 CONCURRENCY=32 to change)
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../local/emulators.ts';
+import { loadServiceConfig } from '../local/serverless-config.ts';
+import { provisionResources, ResourceRegistry } from '../local/resources.ts';
+import { PROJECT_ROOT } from '../local/stack.ts';
+
+export class BenchFailedError extends Error {
+  override name = 'BenchFailedError';
+}
+
+const ROWS = Number(process.env.ROWS ?? 100_000);
+const SAMPLE = Number(process.env.SAMPLE ?? 5_000);
+const CONCURRENCY = process.env.CONCURRENCY ?? '4';
+const region = 'us-east-1';
+const work = mkdtempSync(join(tmpdir(), 'mailbridge-bench-import-'));
+
+/** SES-export-like rows: `address,REASON`; every 1000th line broken, every 1000th (offset) a repeat of an earlier row. */
+async function writeCsv(path: string, tag: string, rows: number): Promise<{ invalid: number; duplicate: number }> {
+  const out = createWriteStream(path);
+  let invalid = 0;
+  let duplicate = 0;
+  for (let i = 0; i < rows; i++) {
+    let line: string;
+    if (i % 1000 === 999) {
+      line = `not-an-address-${i},BOUNCE`;
+      invalid++;
+    } else if (i % 1000 === 500) {
+      line = `${tag}-User.${i - 400}@Example${(i - 400) % 7}.com,BOUNCE`;
+      duplicate++;
+    } else line = `${tag}-User.${i}@Example${i % 7}.com,${i % 10 === 0 ? 'COMPLAINT' : 'BOUNCE'}`;
+    if (!out.write(`${line}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  return { invalid, duplicate };
+}
+
+interface Run {
+  ms: number;
+  maxRssMb: number;
+  cpuMs: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [...nodeArgs, '--disable-warning=ExperimentalWarning', '--import', 'tsx', '--import', join(PROJECT_ROOT, 'bench', 'report-max-rss.ts'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const ms = performance.now() - started;
+      const rss = /MAXRSS_KB (\d+) CPU_MS (\d+)/.exec(stderr);
+      if (code !== 0 && code !== 1) return reject(new BenchFailedError(`${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      resolve({ ms, maxRssMb: rss ? Number(rss[1]) / 1024 : NaN, cpuMs: rss ? Number(rss[2]) : NaN, stdout, stderr });
+    });
+  });
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+console.log(`bench:import  ${ROWS.toLocaleString('en-US')} rows (baseline and same-size sample: ${SAMPLE.toLocaleString('en-US')}), concurrency ${CONCURRENCY}`);
+console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+
+const dynamo = await startDynamoDbLocal(await freePort(), region);
+try {
+  const config = loadServiceConfig(join(PROJECT_ROOT, 'serverless.yml'), { stage: 'bench', region });
+  const tablesOnly = Object.fromEntries(Object.entries(config.resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table'));
+  const registry = new ResourceRegistry(region, `${config.service}-bench`);
+  const common = { region, credentials: { ...LOCAL_CREDENTIALS } };
+  const dynamodb = new DynamoDBClient({ ...common, endpoint: dynamo.endpoint });
+  // Only tables are created: the other clients are never called.
+  await provisionResources(tablesOnly, registry, { dynamodb, sqs: new SQSClient(common), sns: new SNSClient(common), s3: new S3Client(common) });
+  const table = registry.created.get('SuppressionsTable')?.name ?? '';
+  const stateFile = join(work, 'local.json');
+  writeFileSync(
+    stateFile,
+    JSON.stringify({
+      httpUrl: '',
+      region,
+      stage: 'bench',
+      credentials: LOCAL_CREDENTIALS,
+      endpoints: { dynamodb: dynamo.endpoint },
+      queues: {},
+      topics: {},
+      buckets: {},
+      tables: Object.fromEntries([...registry.created].map(([id, r]) => [id, { name: r.name, arn: r.attributes.Arn }])),
+    }),
+  );
+
+  const baselineFile = join(work, 'baseline.csv');
+  const sampleFile = join(work, 'sample.csv');
+  const fullFile = join(work, 'full.csv');
+  await writeCsv(baselineFile, 'base', SAMPLE);
+  const sampleShape = await writeCsv(sampleFile, 'sample', SAMPLE);
+  const fullShape = await writeCsv(fullFile, 'full', ROWS);
+  const cappedFile = join(work, 'capped.csv');
+  await writeCsv(cappedFile, 'capped', ROWS);
+
+  const cli = (file: string, nodeArgs: string[] = []) =>
+    run([join(PROJECT_ROOT, 'bin', 'cli.ts'), 'suppressions', 'import', file, '--concurrency', CONCURRENCY, '--rejects', `${file}.rejected.csv`], { MAILBRIDGE_LOCAL_STATE: stateFile }, nodeArgs);
+  const check = (what: string, r: Run, want: Record<string, number>) => {
+    const summary = JSON.parse(r.stdout) as Record<string, number>;
+    for (const [k, v] of Object.entries(want)) if (summary[k] !== v) throw new BenchFailedError(`${what}: ${k} = ${summary[k]}, expected ${v}\n${r.stdout}`);
+    return summary;
+  };
+
+  const base = await run([join(PROJECT_ROOT, 'bench', 'import-baseline-child.ts'), baselineFile, dynamo.endpoint, table, region]);
+  const baseOut = JSON.parse(base.stdout) as { rows: number; accepted: number; elapsedMs: number };
+  const sample = await cli(sampleFile);
+  check('new path, sample', sample, { rows: SAMPLE, accepted: SAMPLE - sampleShape.invalid - sampleShape.duplicate, duplicate: sampleShape.duplicate, invalid: sampleShape.invalid });
+  const full = await cli(fullFile);
+  const fullSummary = check('new path, full', full, { rows: ROWS, accepted: ROWS - fullShape.invalid - fullShape.duplicate, duplicate: fullShape.duplicate, invalid: fullShape.invalid });
+  const again = await cli(fullFile);
+  check('new path, again', again, { rows: ROWS, accepted: 0, unchanged: ROWS - fullShape.invalid - fullShape.duplicate, duplicate: fullShape.duplicate, invalid: fullShape.invalid });
+  // The same import in a 64 MB V8 heap: what the import itself needs (V8 grows its heap lazily when memory is plentiful).
+  const capped = await cli(cappedFile, ['--max-old-space-size=64']);
+  check('new path, 64 MB heap', capped, { rows: ROWS, accepted: ROWS - fullShape.invalid - fullShape.duplicate });
+  const progressLines = full.stderr.split('\n').filter((l) => l.startsWith('import: ')).length;
+
+  const rate = (rows: number, ms: number) => fmt(rows / (ms / 1000));
+  console.log('');
+  console.log('case                                   rows      wall s   rows/s   peak RSS MB   CPU s (this process)');
+  const row = (label: string, rows: number, r: Run) =>
+    console.log(`${label.padEnd(36)} ${fmt(rows).padStart(8)} ${(r.ms / 1000).toFixed(1).padStart(10)} ${rate(rows, r.ms).padStart(8)} ${r.maxRssMb.toFixed(0).padStart(12)} ${(r.cpuMs / 1000).toFixed(1).padStart(10)}`);
+  row('baseline (read all, update per row)', baseOut.rows, base);
+  row('new, same sample', SAMPLE, sample);
+  row('new, full file', ROWS, full);
+  row('new, full file again (all unchanged)', ROWS, again);
+  row('new, other full file, 64 MB V8 heap', ROWS, capped);
+  console.log('');
+  console.log(`baseline in-process: ${fmt(baseOut.accepted)} rows written in ${(baseOut.elapsedMs / 1000).toFixed(1)} s = ${rate(baseOut.accepted, baseOut.elapsedMs)} rows/s (start-up excluded)`);
+  console.log(`new path in-process (its own summary): ${fmt(fullSummary.rowsPerSecond ?? 0)} rows/s over ${((fullSummary.elapsedMs ?? 0) / 1000).toFixed(1)} s; ${progressLines} plain progress lines on stderr (not a TTY)`);
+  console.log(`speed-up at the same size: ${(SAMPLE / sample.ms / (baseOut.rows / base.ms)).toFixed(1)}x wall clock`);
+} finally {
+  await dynamo.stop();
+}
