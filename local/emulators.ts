@@ -110,13 +110,27 @@ function dynamoJar(): { jar: string; libDir: string } {
   return { jar: join(root, version, 'DynamoDBLocal.jar'), libDir: join(root, version, 'DynamoDBLocal_lib') };
 }
 
+/** DynamoDB Local's JVM heap by default (MB): enough for the test suite and `npm start`. */
+export const DYNAMODB_DEFAULT_HEAP_MB = 256;
+
+/**
+ * The JVM heap for DynamoDB Local: `heapMb`, else MAILBRIDGE_DYNAMODB_HEAP_MB, else 256 MB. A
+ * store of 100,000 addresses (the suppression items, two sync items each, their stream
+ * records) does not fit in 256 MB: a Scan then fails with InternalFailure (bench:migration).
+ */
+export function dynamoDbHeapMb(heapMb?: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = heapMb ?? (env.MAILBRIDGE_DYNAMODB_HEAP_MB ? Number(env.MAILBRIDGE_DYNAMODB_HEAP_MB) : DYNAMODB_DEFAULT_HEAP_MB);
+  if (!Number.isInteger(raw) || raw < 64) throw new RangeError(`DynamoDB Local heap must be a whole number of MB, at least 64 (got ${raw})`);
+  return raw;
+}
+
 /** Starts DynamoDB Local in memory; resolves once it answers ListTables. */
-export async function startDynamoDbLocal(port: number, region: string): Promise<RunningEmulator> {
+export async function startDynamoDbLocal(port: number, region: string, opts: { heapMb?: number } = {}): Promise<RunningEmulator> {
   const { jar, libDir } = dynamoJar();
   const child: ChildProcess = spawn(
     process.env.JAVA ?? 'java',
     // Serial GC, C1 only and a small heap: starts in ~2 s and stays near 200 MB.
-    ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xmx256m', `-Djava.library.path=${libDir}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
+    ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Xmx${dynamoDbHeapMb(opts.heapMb)}m`, `-Djava.library.path=${libDir}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
     // Its own working directory: DynamoDB Local writes a metadata file there even in memory mode.
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'mailbridge-ddb-')) },
   );

@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   httpPort?: number;
   fauxqsPort?: number;
   dynamodbPort?: number;
+  /** DynamoDB Local's JVM heap in MB (default: MAILBRIDGE_DYNAMODB_HEAP_MB, else 256). */
+  dynamodbHeapMb?: number;
   stage?: string;
   region?: string;
   /** Where to write the endpoints for the CLI; null writes nothing. */
@@ -134,7 +136,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     // Both start in parallel; whichever started is stopped again if the other fails.
-    const emulators = await Promise.allSettled([startFauxqsEmulator(fauxqsPort, region), startDynamoDbLocal(dynamoPort, region)]);
+    const emulators = await Promise.allSettled([startFauxqsEmulator(fauxqsPort, region), startDynamoDbLocal(dynamoPort, region, options.dynamodbHeapMb !== undefined ? { heapMb: options.dynamodbHeapMb } : {})]);
     for (const e of emulators) if (e.status === 'fulfilled') stops.push(() => e.value.stop());
     const failed = emulators.find((e) => e.status === 'rejected');
     if (failed) throw failed.reason;
