@@ -73,6 +73,9 @@ const benchStarted = performance.now();
 const work = mkdtempSync(join(tmpdir(), 'mailbridge-bench-migration-'));
 const stateFile = join(work, 'local.json');
 const functionErrors: Record<string, number> = {};
+// The CLI runs as a person runs it: with this shell's environment, not the one startLocalStack
+// sets for the functions (its fast paces would become `migrate status`'s estimate).
+const cliEnv = { ...process.env };
 const stack = await startLocalStack({
   httpPort: 0,
   stateFile,
@@ -134,7 +137,7 @@ try {
       const started = performance.now();
       const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', '--import', join(PROJECT_ROOT, 'bench', 'report-max-rss.ts'), join(PROJECT_ROOT, 'bin', 'cli.ts'), ...args], {
         cwd: PROJECT_ROOT,
-        env: { ...process.env, MAILBRIDGE_LOCAL_STATE: stateFile },
+        env: { ...cliEnv, MAILBRIDGE_LOCAL_STATE: stateFile },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
