@@ -45,31 +45,31 @@ import {
   requestText,
 } from './sim-support.ts';
 
-export type SuppressionReason = 'BOUNCE' | 'COMPLAINT';
-export type ImportJobStatus = 'CREATED' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+type SuppressionReason = 'BOUNCE' | 'COMPLAINT';
+type ImportJobStatus = 'CREATED' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 
 /**
  * SES API v2 quota for non-sending actions: 1 request per second. Documented on the 2023
  * quotas page (https://docs.aws.amazon.com/ses/latest/dg/quotas.html, "API v2 actions");
  * unconfirmed for today's accounts, hence configurable.
  */
-export const DEFAULT_RATE_LIMIT = { perSecond: 1, burst: 1 } as const;
+const DEFAULT_RATE_LIMIT = { perSecond: 1, burst: 1 } as const;
 
 /**
  * Bulk import limits per S3 object: 100,000 addresses to add, 10,000 to remove
  * (https://docs.aws.amazon.com/ses/latest/dg/sending-email-suppression-list.html,
  * "Adding/Removing email addresses in bulk").
  */
-export const IMPORT_LIMITS = { PUT: 100_000, DELETE: 10_000 } as const;
+const IMPORT_LIMITS = { PUT: 100_000, DELETE: 10_000 } as const;
 
 /** Largest PageSize accepted; SES API v2 list operations document "no more than 1000". */
-export const MAX_PAGE_SIZE = 1000;
+const MAX_PAGE_SIZE = 1000;
 
 /**
  * SES list management allows one contact list per account
  * (https://docs.aws.amazon.com/ses/latest/dg/sending-email-list-management.html).
  */
-export const DEFAULT_MAX_CONTACT_LISTS = 1;
+const DEFAULT_MAX_CONTACT_LISTS = 1;
 
 export interface Sesv2Fault extends Fault {
   status?: 429 | 500 | 503;
@@ -106,7 +106,7 @@ export interface Sesv2SimulatorOptions {
   clock?: SimClock;
 }
 
-export interface SuppressedEntry {
+interface SuppressedEntry {
   EmailAddress: string;
   Reason: SuppressionReason;
   /** ISO 8601. */
@@ -114,7 +114,7 @@ export interface SuppressedEntry {
   Attributes: { MessageId?: string; FeedbackId?: string };
 }
 
-export interface SeedSuppression {
+interface SeedSuppression {
   EmailAddress: string;
   Reason: SuppressionReason;
   LastUpdateTime?: Date | string | number;
@@ -122,7 +122,7 @@ export interface SeedSuppression {
   FeedbackId?: string;
 }
 
-export interface ImportJobSnapshot {
+interface ImportJobSnapshot {
   JobId: string;
   JobStatus: ImportJobStatus;
   Action: 'PUT' | 'DELETE';
@@ -133,7 +133,7 @@ export interface ImportJobSnapshot {
   ErrorMessage?: string;
 }
 
-export interface ContactSnapshot {
+interface ContactSnapshot {
   EmailAddress: string;
   UnsubscribeAll: boolean;
   TopicPreferences: TopicPreference[];
@@ -217,7 +217,7 @@ interface StoredContactList {
 }
 
 /** An error SES would return; `type` becomes `err.name` in the SDK. */
-export class Sesv2ServiceError extends Error {
+class Sesv2ServiceError extends Error {
   override name = 'Sesv2ServiceError';
   constructor(
     readonly status: number,

@@ -22,6 +22,7 @@ import type { InvoiceWarning, SeenIban } from '../domain/invoice-warnings.ts';
 import { RecordTooLargeError, type IdentityClaim, type InboundStore, type SellerIbans } from '../ports/inbound-store.ts';
 import type { InboundMessageRecord, InvoiceRecord } from '../schemas/inbound-records.ts';
 
+/** @public Thrown for a malformed invoice id; part of the adapter's contract. */
 export class InvoiceIdError extends Error {
   override name = 'InvoiceIdError';
 }

@@ -18,7 +18,7 @@ import type { Provider } from '../domain/suppression-sync.ts';
 import { normaliseEmail } from '../domain/email-address.ts';
 import type { SyncItem, SyncStateStore } from '../ports/sync-state.ts';
 
-export const DUE_INDEX = 'due';
+const DUE_INDEX = 'due';
 const CONTROL = '@control';
 
 function toSyncItem(raw: Record<string, unknown>): SyncItem {

@@ -28,7 +28,7 @@ export interface UploadControl {
   files: UploadFile[];
 }
 
-export interface UploadFile {
+interface UploadFile {
   file: string;
   /** What to choose in Mailtrap's "Upload CSV" dialog. */
   domain: string;

@@ -25,8 +25,8 @@ interface ContactCheckpoint {
   completedAt?: string | undefined;
 }
 
-export const CONTACTS_CHECKPOINT = 'reconcile#ses-contacts';
-export const CONTACTS_PAGE_SIZE = 1000;
+const CONTACTS_CHECKPOINT = 'reconcile#ses-contacts';
+const CONTACTS_PAGE_SIZE = 1000;
 
 export async function reconcileSesContacts(
   api: SesSuppressionApi,

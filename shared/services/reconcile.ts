@@ -143,7 +143,7 @@ export async function reconcileSes(api: SesSuppressionApi, deps: ReconcileDeps, 
   return report;
 }
 
-export const MAILTRAP_PAGE_SIZE = 1000;
+const MAILTRAP_PAGE_SIZE = 1000;
 
 export async function reconcileMailtrap(api: MailtrapSuppressionApi, deps: ReconcileDeps, calls: PacedCalls): Promise<ReconcileReport> {
   const report = newReport('mailtrap');

@@ -98,7 +98,7 @@ const JOB_PREFIX = 'ses-import#';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Lines of an import file: `spelling,REASON`. */
-export function importCsv(rows: Array<{ spelling: string; reason: string }>): string {
+function importCsv(rows: Array<{ spelling: string; reason: string }>): string {
   return rows.map((r) => `${csvField(r.spelling)},${r.reason}`).join('\n') + '\n';
 }
 
