@@ -44,17 +44,16 @@ export function queue(id: string, info: LocalInfo = localInfo()) {
  * the published message), as a downstream consumer would be; `remove` unsubscribes and deletes it.
  */
 export async function subscribedQueue(topicArn: string, queueName: string, c = clients()): Promise<{ url: string; remove(): Promise<void> }> {
-  const url = String((await c.sqs.send(new CreateQueueCommand({ QueueName: queueName }))).QueueUrl);
-  const attributes = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const q = await testQueue(queueName, {}, c.sqs);
   const out = await c.sns.send(
-    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn, Attributes: { RawMessageDelivery: 'true' }, ReturnSubscriptionArn: true }),
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: q.arn, Attributes: { RawMessageDelivery: 'true' }, ReturnSubscriptionArn: true }),
   );
   const subscriptionArn = String(out.SubscriptionArn);
   return {
-    url,
+    url: q.url,
     async remove() {
       await c.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn }));
-      await c.sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+      await c.sqs.send(new DeleteQueueCommand({ QueueUrl: q.url }));
     },
   };
 }
