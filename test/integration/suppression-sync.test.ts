@@ -392,6 +392,21 @@ describe('suppression sync: pull', () => {
     expect((await store.get(email))?.suppressions).toMatchObject([{ reason: 'complaint', source: 'reconcile' }]);
   });
 
+  it('starts the SES pass over when SES rejects the saved NextToken', async () => {
+    // Prepare: an entry SES lists, and a saved checkpoint whose NextToken SES does not accept.
+    const email = uniqueEmail('Dash-BadToken');
+    await sim(ses, 'suppressions', [{ EmailAddress: email, Reason: 'BOUNCE' }]);
+    await sync.putControl('reconcile#ses', { passStartedAt: new Date(Date.now() - 60_000).toISOString(), nextToken: 'not-a-token-ses-issued' });
+    // Act
+    const reports = (await runScheduled('suppression-reconcile')).result as Array<{ provider: string; passCompleted: boolean }>;
+    // Assess: the pass started again from the beginning, read the entry and finished.
+    expect(reports.find((r) => r.provider === 'ses')).toMatchObject({ passCompleted: true });
+    expect((await store.get(email))?.suppressions).toMatchObject([{ reason: 'bounce', source: 'reconcile' }]);
+    const checkpoint = await sync.getControl<{ nextToken?: string; completedAt?: string }>('reconcile#ses');
+    expect(checkpoint?.nextToken).toBeUndefined();
+    expect(typeof checkpoint?.completedAt).toBe('string');
+  });
+
   it('does not re-import an entry a person removed after the provider recorded it', async () => {
     // Prepare: reconciled from SES, then removed by a person before the removal reached SES.
     const email = uniqueEmail('Dash-Removed');
