@@ -53,6 +53,7 @@ import { buildMail } from '../test/fixtures/inbound/mime.ts';
 import { EXPECTED, renderSampleInvoice } from '../test/fixtures/invoices/sample-e-invoice.ts';
 import type { Sesv2Fault } from '../local/simulators/sesv2-simulator.ts';
 import type { MailtrapFault } from '../local/simulators/mailtrap-simulator.ts';
+import { mapLimit } from '../shared/services/sync-drain.ts';
 import { startFaultProxy } from './fault-proxy.ts';
 
 const SIZES = {
@@ -160,14 +161,6 @@ function deadLetterKind(m: { body: string; error?: string | undefined }): string
 async function depth(url: string): Promise<number> {
   const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-}
-
-/** Runs `fn` for each item with at most `limit` in flight. */
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
 }
 
 /** Spreads `jobs` over TICKS ticks across FEED_MS; with `twice`, each job runs again one tick later. */
