@@ -15,7 +15,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SesSuppressionApi } from '../ports/provider-suppressions.ts';
 import { decideContactReconcile, fromSesContact } from '../domain/reconcile.ts';
 import { logger, metrics } from '../observability.ts';
-import type { PacedCalls } from './sync-drain.ts';
+import { iso, type PacedCalls } from './sync-drain.ts';
 import { importEntries, newReport, sesTokenPass, type ReconcileDeps, type ReconcileReport } from './reconcile.ts';
 
 interface ContactCheckpoint {
@@ -40,10 +40,10 @@ export async function reconcileSesContacts(
     logger.info('no SES contact list configured: contact-list unsubscribes not reconciled');
     return report;
   }
-  const iso = () => new Date(deps.clock.now()).toISOString();
+  const now = () => iso(deps.clock.now());
   let cp = (await deps.sync.getControl<ContactCheckpoint>(CONTACTS_CHECKPOINT)) ?? {};
   // A pass belongs to one list: a renamed list starts over.
-  if (cp.contactList !== contactList || !cp.nextToken) cp = { contactList, passStartedAt: iso() };
+  if (cp.contactList !== contactList || !cp.nextToken) cp = { contactList, passStartedAt: now() };
   try {
     await sesTokenPass({
       checkpointKey: CONTACTS_CHECKPOINT,
@@ -52,13 +52,13 @@ export async function reconcileSesContacts(
       calls,
       report,
       rejectedToken: 'SES rejected the saved contact-list NextToken: restarting the pass',
-      restart: () => ({ contactList, passStartedAt: iso() }),
+      restart: () => ({ contactList, passStartedAt: now() }),
       page: async (at) => {
         const page = await api.listUnsubscribedContacts({ contactList, nextToken: at.nextToken, pageSize });
         return { items: page.contacts, nextToken: page.nextToken };
       },
       importPage: (contacts) => importEntries(contacts.map((contact) => fromSesContact(contactList, contact)), deps, report, decideContactReconcile),
-      completed: () => ({ contactList, completedAt: iso() }),
+      completed: () => ({ contactList, completedAt: now() }),
     });
   } finally {
     metrics.addMetric('SesContactsReconcileImported', MetricUnit.Count, report.imported);

@@ -23,7 +23,7 @@ import { decideReconcile, fromMailtrapRecord, fromSesEntry, type ProviderEntry }
 import type { SyncConfig } from '../domain/suppression-sync.ts';
 import { addressRef, logger, metrics } from '../observability.ts';
 import { confirmAwaitedUploads } from './mailtrap-import.ts';
-import { mapLimit, RunBudgetExhaustedError, type Clock, type PacedCalls } from './sync-drain.ts';
+import { iso, mapLimit, RunBudgetExhaustedError, type Clock, type PacedCalls } from './sync-drain.ts';
 
 export interface ReconcileDeps {
   store: SuppressionStore;
@@ -66,7 +66,6 @@ interface MailtrapCheckpoint {
 
 /** Clock skew allowance between SES's LastUpdateTime and ours. */
 const SINCE_OVERLAP_MS = 5 * 60_000;
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * An entry whose address the store cannot hold (the one address rule, email-address.ts:

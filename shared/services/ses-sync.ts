@@ -35,7 +35,7 @@ import { csvField, splitCsvLine } from '../domain/suppression-import.ts';
 import { normaliseEmail } from '../domain/email-address.ts';
 import { desiredFor, originalSpelling, planSync, SES_CONTACT, SES_LIST, spellingsToDelete, type SyncConfig, type SyncPlan } from '../domain/suppression-sync.ts';
 import { logger, metrics } from '../observability.ts';
-import { mapLimit, type Clock, type ExecuteContext, type Executor, type PacedCalls } from './sync-drain.ts';
+import { iso, mapLimit, type Clock, type ExecuteContext, type Executor, type PacedCalls } from './sync-drain.ts';
 
 export function sesExecutor(api: SesSuppressionApi, config: SyncConfig): Executor {
   return async ({ item, state, plan, applied, skipped, calls }: ExecuteContext) => {
@@ -95,7 +95,6 @@ interface OpenJob {
 }
 
 const JOB_PREFIX = 'ses-import#';
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Lines of an import file: `spelling,REASON`. */
 function importCsv(rows: Array<{ spelling: string; reason: string }>): string {
