@@ -34,7 +34,6 @@
  *                             DIE_RATE=0.2 OUTAGE_SECONDS=10 FEED_SECONDS=16 RETRY_DELAY_SECONDS=4)
  */
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -55,6 +54,7 @@ import type { Sesv2Fault } from '../local/simulators/sesv2-simulator.ts';
 import type { MailtrapFault } from '../local/simulators/mailtrap-simulator.ts';
 import { mapLimit } from '../shared/services/sync-drain.ts';
 import { startFaultProxy } from './fault-proxy.ts';
+import { machine } from './machine.ts';
 
 const SIZES = {
   ses: Number(process.env.SES_EVENTS ?? 200),
@@ -502,7 +502,7 @@ async function runPhase(name: Phase['name']): Promise<{ rows: Row[]; notes: Reco
 }
 
 console.log(
-  `fault bench: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  `fault bench: ${machine()}`,
 );
 console.log(
   `sizes: ses ${SIZES.ses} notifications, webhook ${SIZES.webhook} events (${WEBHOOK_BODY_EVENTS} per body), sync ${SIZES.sync} addresses (SES list + ${mailtrapPairs.length} Mailtrap pairs), inbound ${SIZES.inbound} mails; ` +
