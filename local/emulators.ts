@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
-export class EmulatorStartError extends Error {
+class EmulatorStartError extends Error {
   override name = 'EmulatorStartError';
 }
 

@@ -33,7 +33,7 @@ import { invokeWithTimeout, lambdaContext, type LambdaHandler } from './lambda-c
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_STATE_FILE = join(PROJECT_ROOT, '.mailbridge', 'local.json');
 
-export class LocalStackError extends Error {
+class LocalStackError extends Error {
   override name = 'LocalStackError';
 }
 
@@ -63,7 +63,7 @@ export interface LocalStackOptions {
 }
 
 /** The local Mailtrap account the simulator serves (token, sending domains). */
-export const LOCAL_MAILTRAP = {
+const LOCAL_MAILTRAP = {
   token: 'local-mailtrap-api-token',
   accountId: 1,
   domains: [
@@ -73,7 +73,7 @@ export const LOCAL_MAILTRAP = {
 } as const;
 
 /** The SES contact list unsubscribes go to on the local stack (created in the simulator at start). */
-export const LOCAL_SES_CONTACT_LIST = 'mailbridge-unsubscribes';
+const LOCAL_SES_CONTACT_LIST = 'mailbridge-unsubscribes';
 
 export interface LocalInfo {
   httpUrl: string;

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
 
-export class ScheduleError extends Error {
+class ScheduleError extends Error {
   override name = 'ScheduleError';
 }
 
@@ -31,7 +31,7 @@ export interface ScheduledFunction {
 const UNITS: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
 
 /** Milliseconds between runs of a `rate(...)` expression; undefined for `cron(...)`. */
-export function rateMs(expression: string): number | undefined {
+function rateMs(expression: string): number | undefined {
   const m = /^rate\(\s*(\d+)\s+(minutes?|hours?|days?)\s*\)$/.exec(expression.trim());
   if (!m) {
     if (/^cron\(/.test(expression.trim())) return undefined;

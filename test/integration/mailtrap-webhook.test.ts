@@ -12,7 +12,7 @@ import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression
 import { signMailtrapBody } from '../../shared/domain/webhook-signature.ts';
 import type { AddressState } from '../../shared/domain/suppression-policy.ts';
 import { WEBHOOK_SECRET } from './global-setup.ts';
-import { cli, clients, localInfo, queue, queueDepth, ROOT, uniqueEmail, waitFor, queueIdle as waitForIdle, stateOf as stateOfAddress } from './helpers.ts';
+import { cli, clients, localInfo, mailtrapEvent, queue, queueDepth, ROOT, uniqueEmail, waitFor, queueIdle as waitForIdle, stateOf as stateOfAddress } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -22,15 +22,8 @@ const eventsQueue = queue('MailtrapEventsQueue');
 const bucket = info.buckets.QuarantineBucket?.name ?? 'missing';
 const url = `${info.httpUrl}/webhooks/mailtrap`;
 
-function referenceEvent(file: string): Record<string, unknown> {
-  const body = JSON.parse(readFileSync(join(ROOT, 'events', 'mailtrap', file), 'utf8'));
-  return structuredClone(body.events[0]);
-}
-
 /** A reference event with a fresh event_id and address (the reference files share one id). */
-function event(file: string, overrides: Record<string, unknown> = {}) {
-  return { ...referenceEvent(file), event_id: randomUUID(), email: uniqueEmail('mt'), timestamp: Math.floor(Date.now() / 1000), ...overrides };
-}
+const event = (file: string, overrides: Record<string, unknown> = {}) => mailtrapEvent(file, overrides);
 
 async function post(body: string | Buffer, opts: { secret?: string | null; contentType?: string } = {}) {
   const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' };
