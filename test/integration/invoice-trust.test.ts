@@ -277,7 +277,9 @@ describe('invoice trust: forged and genuine invoices of one supplier, through th
     const all = cli(['invoices', 'list', '--limit', '200']);
 
     // Assess
-    expect(json.code).toBe(0);
+    expect([json.code, json.stderr]).toEqual([0, '']);
+    expect([text.code, text.stderr]).toEqual([0, '']);
+    expect([all.code, all.stderr]).toEqual([0, '']);
     const listed = JSON.parse(json.stdout) as InvoiceRecord[];
     expect(listed.length).toBeGreaterThan(0);
     expect(listed.every((i) => i.warnings.length > 0)).toBe(true);
