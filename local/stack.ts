@@ -17,7 +17,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Server } from 'node:http';
-import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator, type RunningEmulator } from './emulators.ts';
+import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator, type DynamoJit, type RunningEmulator } from './emulators.ts';
 import { loadServiceConfig, type FunctionConfig, type ServiceConfig, type SqsEvent } from './serverless-config.ts';
 import { provisionResources, ResourceRegistry } from './resources.ts';
 import { pollerConcurrency, SqsPoller } from './event-sources/sqs-poller.ts';
@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   httpPort?: number;
   fauxqsPort?: number;
   dynamodbPort?: number;
+  /** DynamoDB Local's JIT (local/emulators.ts): `quick-start` (default, the tests) or `throughput` (`npm start`). */
+  dynamodbJit?: DynamoJit;
   stage?: string;
   region?: string;
   /** Where to write the endpoints for the CLI; null writes nothing. */
@@ -134,7 +136,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     // Both start in parallel; whichever started is stopped again if the other fails.
-    const emulators = await Promise.allSettled([startFauxqsEmulator(fauxqsPort, region), startDynamoDbLocal(dynamoPort, region)]);
+    const emulators = await Promise.allSettled([startFauxqsEmulator(fauxqsPort, region), startDynamoDbLocal(dynamoPort, region, { jit: options.dynamodbJit ?? 'quick-start' })]);
     for (const e of emulators) if (e.status === 'fulfilled') stops.push(() => e.value.stop());
     const failed = emulators.find((e) => e.status === 'rejected');
     if (failed) throw failed.reason;
