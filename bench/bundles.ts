@@ -8,12 +8,12 @@
  *   npm run bench:bundles
  */
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { parse } from 'yaml';
 import { BUNDLE_BUDGETS_KIB, KIB } from './bundle-budgets.ts';
 import { lambdaBuildOptions, PROJECT_ROOT } from './lambda-bundle.ts';
+import { machine } from './machine.ts';
 
 interface Measured {
   bytes: number;
@@ -78,7 +78,7 @@ for (const [name, fn] of Object.entries(doc.functions)) {
   });
 }
 
-console.log(`bundles: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; esbuild options from serverless.yml (minified ESM, node22)`);
+console.log(`bundles: ${machine()}; esbuild options from serverless.yml (minified ESM, node22)`);
 console.table(rows);
 if (over.length > 0) {
   console.log(`over budget or without one: ${over.join(', ')}`);

@@ -34,7 +34,6 @@
  *                             DIE_RATE=0.2 OUTAGE_SECONDS=10 FEED_SECONDS=16 RETRY_DELAY_SECONDS=4)
  */
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -53,7 +52,9 @@ import { buildMail } from '../test/fixtures/inbound/mime.ts';
 import { EXPECTED, renderSampleInvoice } from '../test/fixtures/invoices/sample-e-invoice.ts';
 import type { Sesv2Fault } from '../local/simulators/sesv2-simulator.ts';
 import type { MailtrapFault } from '../local/simulators/mailtrap-simulator.ts';
+import { mapLimit } from '../shared/services/sync-drain.ts';
 import { startFaultProxy } from './fault-proxy.ts';
+import { machine } from './machine.ts';
 
 const SIZES = {
   ses: Number(process.env.SES_EVENTS ?? 200),
@@ -160,14 +161,6 @@ function deadLetterKind(m: { body: string; error?: string | undefined }): string
 async function depth(url: string): Promise<number> {
   const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-}
-
-/** Runs `fn` for each item with at most `limit` in flight. */
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
 }
 
 /** Spreads `jobs` over TICKS ticks across FEED_MS; with `twice`, each job runs again one tick later. */
@@ -509,7 +502,7 @@ async function runPhase(name: Phase['name']): Promise<{ rows: Row[]; notes: Reco
 }
 
 console.log(
-  `fault bench: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  `fault bench: ${machine()}`,
 );
 console.log(
   `sizes: ses ${SIZES.ses} notifications, webhook ${SIZES.webhook} events (${WEBHOOK_BODY_EVENTS} per body), sync ${SIZES.sync} addresses (SES list + ${mailtrapPairs.length} Mailtrap pairs), inbound ${SIZES.inbound} mails; ` +

@@ -12,7 +12,7 @@
  * (pdf.js loading included, as for the first message of a fresh function).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildParseChild, runParseChild } from './inbound-child-runner.ts';
 import {
@@ -31,6 +31,7 @@ import {
   xrechnungWithNumber,
 } from '../test/fixtures/inbound/hostile.ts';
 import { facturXMail, plainPdfMail } from '../test/fixtures/inbound/mails.ts';
+import { machine } from './machine.ts';
 
 const SCALE = Number(process.env.SCALE ?? 1);
 const n = (value: number) => Math.max(1, Math.round(value * SCALE));
@@ -64,7 +65,7 @@ const CASES: Case[] = [
 try {
   const bundle = await buildParseChild(work);
   console.log(
-    `inbound hostile mail: one cold parse per case in a fresh node ${process.version} process; ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, SCALE=${SCALE}`,
+    `inbound hostile mail: one cold parse per case in a fresh process; ${machine()}, SCALE=${SCALE}`,
   );
   console.log(['case'.padEnd(58), 'mail bytes'.padStart(11), 'time ms'.padStart(8), 'peak RSS MB'.padStart(12), 'invoices'.padStart(9), '  problems'].join(' '));
   let worstMs = 0;

@@ -23,12 +23,13 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildParseChild, runParseChild } from './inbound-child-runner.ts';
 import { buildMail, type MimePart } from '../test/fixtures/inbound/mime.ts';
 import { buildMinimalPdf } from '../test/fixtures/invoices/minimal-pdf.ts';
 import { renderSampleInvoice } from '../test/fixtures/invoices/sample-e-invoice.ts';
+import { machine } from './machine.ts';
 
 const MiB = 1024 * 1024;
 const SIZES = (process.env.SIZES ?? '1,10,40').split(',').map(Number);
@@ -103,7 +104,7 @@ try {
   const bundle = await buildParseChild(work);
 
   console.log(
-    `inbound parse: each case in a fresh node ${process.version} process: 1 cold run, then max(${RUNS}, ${WARM_MB} MB / size) warm runs; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `inbound parse: each case in a fresh process: 1 cold run, then max(${RUNS}, ${WARM_MB} MB / size) warm runs; ${machine()}`,
   );
   console.log('message: Factur-X PDF + XRechnung UBL + plain PDF invoice, base64 JPEG scans up to the size; MB = 2^20 bytes');
   console.log(

@@ -15,7 +15,6 @@
  *   npm run bench:trust            (N=60 K=8 ROUNDS=5)
  */
 import { randomInt } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -32,6 +31,7 @@ import { parseSesReceivedBody, type SesReceivedNotification } from '../shared/sc
 import { processInboundMail, type InboundDeps } from '../shared/services/process-inbound-mail.ts';
 import { buildMail } from '../test/fixtures/inbound/mime.ts';
 import { renderSampleInvoice, SAMPLE_INVOICE } from '../test/fixtures/invoices/sample-e-invoice.ts';
+import { machine } from './machine.ts';
 
 const N = Number(process.env.N ?? 60);
 const K = Number(process.env.K ?? 8);
@@ -165,5 +165,5 @@ try {
   await stack.stop();
 }
 
-console.log(`invoice trust on the local stack (${cpus().length} vCPU ${cpus()[0]?.model ?? ''}, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${loadavg()[0]?.toFixed(1)})`);
+console.log(`invoice trust on the local stack (${machine()})`);
 for (const line of out) console.log(line);

@@ -10,13 +10,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
 import { lambdaBuildOptions } from './lambda-bundle.ts';
 import { signMailtrapBody } from '../shared/domain/webhook-signature.ts';
 import { PROJECT_ROOT, startLocalStack } from '../local/stack.ts';
+import { machine } from './machine.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 4);
 const REQUESTS = Number(process.env.REQUESTS ?? 10);
@@ -101,7 +102,7 @@ inits.sort((a, b) => a - b);
 latencies.sort((a, b) => a - b);
 
 const requests = CLIENTS * REQUESTS;
-console.log(`mailtrap-webhook bench: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`);
+console.log(`mailtrap-webhook bench: ${machine()}`);
 console.table([
   {
     clients: CLIENTS,

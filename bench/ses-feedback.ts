@@ -16,9 +16,9 @@
  *   npm run bench:ses              (EVENTS=12000 to change the total)
  */
 import { randomUUID } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startLocalStack } from '../local/stack.ts';
+import { machine } from './machine.ts';
 
 const TOTAL = Number(process.env.EVENTS ?? 12_000);
 
@@ -139,7 +139,7 @@ const results = [
 ];
 const all = results.reduce((a, r) => ({ events: a.events + r.events, seconds: a.seconds + r.seconds, writes: a.writes + r.writeRequests }), { events: 0, seconds: 0, writes: 0 });
 
-console.log(`ses-feedback bench: ${all.events} recipient-level events, node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`);
+console.log(`ses-feedback bench: ${all.events} recipient-level events, ${machine()}`);
 console.table(results);
 console.log(
   `overall: ${Math.round(all.events / all.seconds)} events/s end to end, ${(all.writes / all.events).toFixed(3)} suppression-store write requests per event`,

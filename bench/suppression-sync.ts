@@ -21,7 +21,6 @@
  *   npm run bench:sync          (SUPPRESSIONS=2000 to change N; MAILTRAP_SENDING_STREAMS=transactional,bulk for 4 pairs)
  */
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startLocalStack } from '../local/stack.ts';
@@ -32,6 +31,7 @@ import { importKey } from '../shared/domain/suppression-import.ts';
 import { intervalMs, parseRate, scheduleRuns, type RateSpec } from '../shared/domain/rate-limit.ts';
 import type { Provider } from '../shared/domain/suppression-sync.ts';
 import type { Clock } from '../shared/services/sync-drain.ts';
+import { machine } from './machine.ts';
 
 const N = Number(process.env.SUPPRESSIONS ?? 10_000);
 const STREAMS = process.env.MAILTRAP_SENDING_STREAMS ?? 'transactional';
@@ -133,7 +133,7 @@ function fmt(ms: number): string {
 console.log(
   `suppression-sync bench: N=${N} new suppressions (${MIX.map(([r, s]) => `${Math.round(s * 100)}% ${r}`).join(', ')}), ` +
     `Mailtrap pairs per address=${pairs} (${info.sync?.mailtrapDomains.join(' + ')} x ${info.sync?.mailtrapStreams.join(' + ')}), ` +
-    `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    machine(),
 );
 
 // ---------------------------------------------------------------- part 1: measured

@@ -6,9 +6,9 @@
  *   npm run bench:unsubscribe        (TOKENS=20000 REQUESTS=300 CLIENTS=4 to change the load)
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { mintUnsubscribeToken, unsubscribeUrl, verifyUnsubscribeToken } from '../shared/domain/unsubscribe-token.ts';
 import { startLocalStack } from '../local/stack.ts';
+import { machine } from './machine.ts';
 
 const TOKENS = Number(process.env.TOKENS ?? 20_000);
 const REQUESTS = Number(process.env.REQUESTS ?? 300);
@@ -17,7 +17,7 @@ const CLIENTS = Number(process.env.CLIENTS ?? 4);
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+console.log(`machine: ${machine()}`);
 
 // ---- tokens (pure) ----
 const secret = randomBytes(32).toString('base64url');

@@ -22,7 +22,7 @@ export function lambdaContext(functionName: string, timeoutSeconds: number, memo
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
-export class InvocationTimeoutError extends Error {
+class InvocationTimeoutError extends Error {
   override name = 'InvocationTimeoutError';
 }
 

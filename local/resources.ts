@@ -23,7 +23,7 @@ export class ResourceResolutionError extends Error {
   override name = 'ResourceResolutionError';
 }
 
-export const LOCAL_ACCOUNT = '000000000000';
+const LOCAL_ACCOUNT = '000000000000';
 
 export interface CreatedResource {
   type: string;

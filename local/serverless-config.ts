@@ -11,13 +11,13 @@ export class ServerlessConfigError extends Error {
   override name = 'ServerlessConfigError';
 }
 
-export interface HttpApiEvent {
+interface HttpApiEvent {
   httpApi: { method: string; path: string } | string;
 }
 export interface SqsEvent {
   sqs: { arn: unknown; batchSize?: number; maximumBatchingWindow?: number; maximumConcurrency?: number; functionResponseType?: string };
 }
-export interface StreamEvent {
+interface StreamEvent {
   stream: {
     type: 'dynamodb';
     arn: unknown;
@@ -29,10 +29,10 @@ export interface StreamEvent {
     destinations?: { onFailure?: unknown };
   };
 }
-export interface ScheduleEvent {
+interface ScheduleEvent {
   schedule: { rate: string | string[]; enabled?: boolean } | string;
 }
-export type FunctionEvent = HttpApiEvent | SqsEvent | StreamEvent | ScheduleEvent | Record<string, unknown>;
+type FunctionEvent = HttpApiEvent | SqsEvent | StreamEvent | ScheduleEvent | Record<string, unknown>;
 
 export interface FunctionConfig {
   handler: string;

@@ -17,7 +17,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Server } from 'node:http';
-import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator, type RunningEmulator } from './emulators.ts';
+import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startFauxqsEmulator, type DynamoJit, type RunningEmulator } from './emulators.ts';
 import { loadServiceConfig, type FunctionConfig, type ServiceConfig, type SqsEvent } from './serverless-config.ts';
 import { provisionResources, ResourceRegistry } from './resources.ts';
 import { pollerConcurrency, SqsPoller } from './event-sources/sqs-poller.ts';
@@ -33,7 +33,7 @@ import { invokeWithTimeout, lambdaContext, type LambdaHandler } from './lambda-c
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_STATE_FILE = join(PROJECT_ROOT, '.mailbridge', 'local.json');
 
-export class LocalStackError extends Error {
+class LocalStackError extends Error {
   override name = 'LocalStackError';
 }
 
@@ -44,6 +44,8 @@ export interface LocalStackOptions {
   dynamodbPort?: number;
   /** DynamoDB Local's JVM heap in MB (default: MAILBRIDGE_DYNAMODB_HEAP_MB, else 256). */
   dynamodbHeapMb?: number;
+  /** DynamoDB Local's JIT (local/emulators.ts): `quick-start` (default, the tests) or `throughput` (`npm start`). */
+  dynamodbJit?: DynamoJit;
   stage?: string;
   region?: string;
   /** Where to write the endpoints for the CLI; null writes nothing. */
@@ -65,7 +67,7 @@ export interface LocalStackOptions {
 }
 
 /** The local Mailtrap account the simulator serves (token, sending domains). */
-export const LOCAL_MAILTRAP = {
+const LOCAL_MAILTRAP = {
   token: 'local-mailtrap-api-token',
   accountId: 1,
   domains: [
@@ -75,7 +77,7 @@ export const LOCAL_MAILTRAP = {
 } as const;
 
 /** The SES contact list unsubscribes go to on the local stack (created in the simulator at start). */
-export const LOCAL_SES_CONTACT_LIST = 'mailbridge-unsubscribes';
+const LOCAL_SES_CONTACT_LIST = 'mailbridge-unsubscribes';
 
 export interface LocalInfo {
   httpUrl: string;
@@ -136,7 +138,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     // Both start in parallel; whichever started is stopped again if the other fails.
-    const emulators = await Promise.allSettled([startFauxqsEmulator(fauxqsPort, region), startDynamoDbLocal(dynamoPort, region, options.dynamodbHeapMb !== undefined ? { heapMb: options.dynamodbHeapMb } : {})]);
+    const emulators = await Promise.allSettled([
+      startFauxqsEmulator(fauxqsPort, region),
+      startDynamoDbLocal(dynamoPort, region, { jit: options.dynamodbJit ?? 'quick-start', ...(options.dynamodbHeapMb !== undefined ? { heapMb: options.dynamodbHeapMb } : {}) }),
+    ]);
     for (const e of emulators) if (e.status === 'fulfilled') stops.push(() => e.value.stop());
     const failed = emulators.find((e) => e.status === 'rejected');
     if (failed) throw failed.reason;

@@ -11,6 +11,8 @@ const stack = await startLocalStack({
   ...(process.env.FAUXQS_PORT ? { fauxqsPort: Number(process.env.FAUXQS_PORT) } : {}),
   ...(process.env.DYNAMODB_PORT ? { dynamodbPort: Number(process.env.DYNAMODB_PORT) } : {}),
   logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+  // A long-running stack people import into: DynamoDB Local with its full JIT (local/emulators.ts).
+  dynamodbJit: 'throughput',
   // The local stack's webhook and unsubscribe secrets (generated when unset, so links minted
   // earlier stop verifying after a restart unless UNSUBSCRIBE_SECRETS is kept); a deployed stage reads them from SSM.
   env: {

@@ -51,7 +51,7 @@ export interface StreamPollerOptions {
 }
 
 /** The SDK's stream record as Lambda hands it over (same member names, camel-cased envelope). */
-export function toLambdaRecord(r: _Record, streamArn: string, region: string): DynamoDBRecord {
+function toLambdaRecord(r: _Record, streamArn: string, region: string): DynamoDBRecord {
   const d = r.dynamodb ?? {};
   const created = d.ApproximateCreationDateTime instanceof Date ? d.ApproximateCreationDateTime.getTime() / 1000 : Date.now() / 1000;
   return {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
-export const API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
+const API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
 
 export interface Route {
   method: string;

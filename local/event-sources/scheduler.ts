@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
 
-export class ScheduleError extends Error {
+class ScheduleError extends Error {
   override name = 'ScheduleError';
 }
 

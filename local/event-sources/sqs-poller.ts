@@ -33,7 +33,7 @@ export interface SqsPollerOptions {
 }
 
 /** Most batches one local poller runs at once, whatever the mapping allows (a 2-core laptop). */
-export const LOCAL_POLLER_CAP = 4;
+const LOCAL_POLLER_CAP = 4;
 
 /**
  * How many batches the local poller runs at once for one SQS mapping: the mapping's
@@ -46,7 +46,7 @@ export function pollerConcurrency(mapping: { maximumConcurrency?: unknown }, res
   return Math.min(LOCAL_POLLER_CAP, declared);
 }
 
-export function toSqsRecord(m: Message, queueArn: string, region: string): SQSRecord {
+function toSqsRecord(m: Message, queueArn: string, region: string): SQSRecord {
   const attrs = m.Attributes ?? {};
   return {
     messageId: String(m.MessageId),

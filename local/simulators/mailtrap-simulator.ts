@@ -40,8 +40,8 @@ import {
   requestText,
 } from './sim-support.ts';
 
-export type SendingStream = 'transactional' | 'bulk';
-export type SuppressionType = 'hard bounce' | 'unsubscription' | 'spam complaint' | 'manual import';
+type SendingStream = 'transactional' | 'bulk';
+type SuppressionType = 'hard bounce' | 'unsubscription' | 'spam complaint' | 'manual import';
 
 /** Shape of `components.schemas.Suppression` in the OpenAPI spec (and the SDK's `Suppression` type). */
 export interface MailtrapSuppression {
@@ -64,7 +64,7 @@ export interface MailtrapSuppression {
   message_subject: string | null;
 }
 
-export interface RateWindow {
+interface RateWindow {
   limit: number;
   windowMs: number;
 }
@@ -83,14 +83,14 @@ export interface MailtrapRateLimits {
  * suppression endpoints (OpenAPI, GET/POST /api/suppressions), 150 requests per 10 s per token
  * for the rest of the API (docs.mailtrap.io API rate limits; see /work/shared/reference/README.md).
  */
-export const DEFAULT_RATE_LIMITS = {
+const DEFAULT_RATE_LIMITS = {
   suppressions: { limit: 10, windowMs: 60_000 },
   general: { limit: 150, windowMs: 10_000 },
   retryAfterHeader: true,
 } as const;
 
 /** "Returns up to 1000 suppressions per request" (OpenAPI, GET /api/suppressions). */
-export const SUPPRESSIONS_PAGE_SIZE = 1000;
+const SUPPRESSIONS_PAGE_SIZE = 1000;
 
 export interface MailtrapFault extends Fault {
   status?: 429 | 500 | 502 | 503 | 504;
@@ -107,7 +107,7 @@ export interface MailtrapSimulatorOptions {
   clock?: SimClock;
 }
 
-export interface SeedSuppression {
+interface SeedSuppression {
   email: string;
   domain_id?: number;
   domain_name?: string | null;
@@ -135,7 +135,7 @@ export interface MailtrapSimulator {
   setRateLimits(limits: MailtrapRateLimits): void;
 }
 
-export class MailtrapClientRedirectError extends Error {
+class MailtrapClientRedirectError extends Error {
   override name = 'MailtrapClientRedirectError';
 }
 

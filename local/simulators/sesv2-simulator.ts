@@ -26,6 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import {
   answerControl,
@@ -45,31 +46,31 @@ import {
   requestText,
 } from './sim-support.ts';
 
-export type SuppressionReason = 'BOUNCE' | 'COMPLAINT';
-export type ImportJobStatus = 'CREATED' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+type SuppressionReason = 'BOUNCE' | 'COMPLAINT';
+type ImportJobStatus = 'CREATED' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 
 /**
  * SES API v2 quota for non-sending actions: 1 request per second. Documented on the 2023
  * quotas page (https://docs.aws.amazon.com/ses/latest/dg/quotas.html, "API v2 actions");
  * unconfirmed for today's accounts, hence configurable.
  */
-export const DEFAULT_RATE_LIMIT = { perSecond: 1, burst: 1 } as const;
+const DEFAULT_RATE_LIMIT = { perSecond: 1, burst: 1 } as const;
 
 /**
  * Bulk import limits per S3 object: 100,000 addresses to add, 10,000 to remove
  * (https://docs.aws.amazon.com/ses/latest/dg/sending-email-suppression-list.html,
  * "Adding/Removing email addresses in bulk").
  */
-export const IMPORT_LIMITS = { PUT: 100_000, DELETE: 10_000 } as const;
+const IMPORT_LIMITS = { PUT: 100_000, DELETE: 10_000 } as const;
 
 /** Largest PageSize accepted; SES API v2 list operations document "no more than 1000". */
-export const MAX_PAGE_SIZE = 1000;
+const MAX_PAGE_SIZE = 1000;
 
 /**
  * SES list management allows one contact list per account
  * (https://docs.aws.amazon.com/ses/latest/dg/sending-email-list-management.html).
  */
-export const DEFAULT_MAX_CONTACT_LISTS = 1;
+const DEFAULT_MAX_CONTACT_LISTS = 1;
 
 export interface Sesv2Fault extends Fault {
   status?: 429 | 500 | 503;
@@ -106,7 +107,7 @@ export interface Sesv2SimulatorOptions {
   clock?: SimClock;
 }
 
-export interface SuppressedEntry {
+interface SuppressedEntry {
   EmailAddress: string;
   Reason: SuppressionReason;
   /** ISO 8601. */
@@ -114,7 +115,7 @@ export interface SuppressedEntry {
   Attributes: { MessageId?: string; FeedbackId?: string };
 }
 
-export interface SeedSuppression {
+interface SeedSuppression {
   EmailAddress: string;
   Reason: SuppressionReason;
   LastUpdateTime?: Date | string | number;
@@ -122,7 +123,7 @@ export interface SeedSuppression {
   FeedbackId?: string;
 }
 
-export interface ImportJobSnapshot {
+interface ImportJobSnapshot {
   JobId: string;
   JobStatus: ImportJobStatus;
   Action: 'PUT' | 'DELETE';
@@ -133,7 +134,7 @@ export interface ImportJobSnapshot {
   ErrorMessage?: string;
 }
 
-export interface ContactSnapshot {
+interface ContactSnapshot {
   EmailAddress: string;
   UnsubscribeAll: boolean;
   TopicPreferences: TopicPreference[];
@@ -217,7 +218,7 @@ interface StoredContactList {
 }
 
 /** An error SES would return; `type` becomes `err.name` in the SDK. */
-export class Sesv2ServiceError extends Error {
+class Sesv2ServiceError extends Error {
   override name = 'Sesv2ServiceError';
   constructor(
     readonly status: number,
@@ -358,31 +359,29 @@ function page<T>(items: T[], key: (t: T) => string, pageSize: number, token: str
   return from + pageSize < sorted.length && last !== undefined ? { items: slice, next: encodeToken(key(last)) } : { items: slice };
 }
 
+const CSV_OPTIONS = { trim: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_empty_values: true } as const;
+
 /**
- * One CSV line; fields may be double-quoted with `""` escapes. Deliberately not shared with
- * shared/domain/suppression-import.ts: the simulator stands in for SES, and a bug in our own
- * CSV handling must not be mirrored by the provider that is supposed to catch it.
+ * The rows of a CSV file; fields may be double-quoted with `""` escapes (RFC 4180). Read with
+ * csv-parse, the CSV library the app uses too, and not with the app's own line splitter
+ * (shared/domain/suppression-import.ts): the simulator stands in for SES, and a rule of our
+ * own CSV handling must not be mirrored by the provider that is supposed to catch it. A file
+ * with malformed quoting is read line by line, and a line csv-parse refuses is a failed record.
  */
-function splitCsvLine(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      fields.push(field.trim());
-      field = '';
-    } else field += c;
+function csvRecords(text: string, lines: string[]): Array<string[] | null> {
+  try {
+    const rows = parseCsv(text, CSV_OPTIONS) as string[][];
+    if (rows.length === lines.length) return rows;
+  } catch {
+    // fall through: line by line
   }
-  fields.push(field.trim());
-  return fields;
+  return lines.map((line) => {
+    try {
+      return (parseCsv(line, CSV_OPTIONS) as string[][])[0] ?? [''];
+    } catch {
+      return null;
+    }
+  });
 }
 
 interface ImportRecord {
@@ -398,11 +397,14 @@ interface ImportRecord {
  */
 function parseImportFile(text: string, format: 'CSV' | 'JSON'): Array<ImportRecord | null> {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  return lines.map((line) => {
-    if (format === 'CSV') {
-      const [email, reason, ...rest] = splitCsvLine(line);
+  if (format === 'CSV') {
+    return csvRecords(text, lines).map((fields) => {
+      if (fields === null) return null;
+      const [email, reason, ...rest] = fields;
       return rest.length > 0 ? null : { ...(email ? { email } : {}), ...(reason ? { reason } : {}) };
-    }
+    });
+  }
+  return lines.map((line) => {
     try {
       const obj = JSON.parse(line) as unknown;
       if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return null;

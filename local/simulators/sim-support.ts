@@ -38,7 +38,7 @@ export interface Fault {
   retryAfter?: number | null;
 }
 
-export const faultSchema = z.object({
+const faultSchema = z.object({
   status: z.number().int().min(100).max(599).optional(),
   count: z.number().int().positive().optional(),
   delayMs: z.number().int().min(0).max(120_000).optional(),
@@ -48,7 +48,7 @@ export const faultSchema = z.object({
 });
 
 /** Accepts `[...]` or `{ "faults": [...] }`. */
-export const faultListSchema = z.union([z.array(faultSchema), z.object({ faults: z.array(faultSchema) }).transform((v) => v.faults)]);
+const faultListSchema = z.union([z.array(faultSchema), z.object({ faults: z.array(faultSchema) }).transform((v) => v.faults)]);
 
 interface PendingFault extends Fault {
   remaining: number;

@@ -10,3 +10,14 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
 }
+
+/** Runs a conditional write: true when it was written, false when its condition failed; any other error is thrown. */
+export async function conditional(run: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await run();
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}

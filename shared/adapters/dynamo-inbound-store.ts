@@ -15,13 +15,14 @@
  * invoice never exists without its message record; a write DynamoDB refuses for its size is
  * reported as RecordTooLargeError (content), anything else is thrown as it is (retried).
  */
-import { isConditionalCheckFailed } from './dynamo-errors.ts';
+import { conditional } from './dynamo-errors.ts';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClaimEntry } from '../domain/invoice-standing.ts';
 import type { InvoiceWarning, SeenIban } from '../domain/invoice-warnings.ts';
 import { RecordTooLargeError, type IdentityClaim, type InboundStore, type SellerIbans } from '../ports/inbound-store.ts';
 import type { InboundMessageRecord, InvoiceRecord } from '../schemas/inbound-records.ts';
 
+/** @public Thrown for a malformed invoice id; part of the adapter's contract. */
 export class InvoiceIdError extends Error {
   override name = 'InvoiceIdError';
 }
@@ -166,8 +167,8 @@ export class DynamoInboundStore implements InboundStore {
   }
 
   async updateStanding(invoiceId: string, standing: { duplicateOf: string | null; warnings: InvoiceWarning[]; version: number }): Promise<boolean> {
-    try {
-      await this.client.send(
+    return conditional(() =>
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: invoiceKey(invoiceId),
@@ -175,12 +176,8 @@ export class DynamoInboundStore implements InboundStore {
           ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(standingVersion) OR standingVersion < :v)',
           ExpressionAttributeValues: { ':dup': standing.duplicateOf, ':warnings': standing.warnings, ':v': standing.version },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async getInvoice(invoiceId: string): Promise<InvoiceRecord | undefined> {
@@ -190,8 +187,8 @@ export class DynamoInboundStore implements InboundStore {
 
   async claimPublish(invoiceId: string, now: Date, leaseMs: number, holder?: string): Promise<boolean> {
     const free = 'attribute_not_exists(publishLeaseUntil) OR publishLeaseUntil < :now';
-    try {
-      await this.client.send(
+    return conditional(() =>
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: invoiceKey(invoiceId),
@@ -203,12 +200,8 @@ export class DynamoInboundStore implements InboundStore {
             ...(holder === undefined ? {} : { ':holder': holder }),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async markPublished(invoiceId: string, at: string): Promise<void> {

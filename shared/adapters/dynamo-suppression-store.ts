@@ -21,7 +21,7 @@ export class ConcurrentUpdateError extends Error {
 const MAX_ATTEMPTS = 5;
 /** BatchGetItem's and TransactWriteItems' limits per request. */
 const BATCH_GET_MAX = 100;
-export const TRANSACT_MAX = 100;
+const TRANSACT_MAX = 100;
 
 /** Attributes the item carries besides the state, for queries and people reading the table. */
 export interface SuppressionItem extends AddressState {

@@ -12,28 +12,18 @@
  * - `pk = '@control'` items hold the drains' pacing, reconciliation checkpoints and open SES
  *   import jobs (an address never starts with `@`).
  */
-import { isConditionalCheckFailed } from './dynamo-errors.ts';
+import { conditional } from './dynamo-errors.ts';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Provider } from '../domain/suppression-sync.ts';
 import { normaliseEmail } from '../domain/email-address.ts';
 import type { SyncItem, SyncStateStore } from '../ports/sync-state.ts';
 
-export const DUE_INDEX = 'due';
+const DUE_INDEX = 'due';
 const CONTROL = '@control';
 
 function toSyncItem(raw: Record<string, unknown>): SyncItem {
   const { pk, sk, queue: _q, ...rest } = raw as Record<string, unknown> & { pk: string; sk: Provider };
   return { applied: {}, spellings: [], attempts: 0, generation: 0, ...(rest as Partial<SyncItem>), email: pk, provider: sk } as SyncItem;
-}
-
-async function conditional(run: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await run();
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
 }
 
 export class DynamoSyncState implements SyncStateStore {

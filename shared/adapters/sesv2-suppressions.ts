@@ -29,7 +29,7 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Error';
 }
 
-export function classifySesError(error: unknown): ProviderCallError {
+function classifySesError(error: unknown): ProviderCallError {
   if (error instanceof ProviderCallError) return error;
   const meta = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
   const status = meta?.httpStatusCode;

@@ -20,6 +20,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { EnqueueResult, EventQueue } from '../ports/event-queue.ts';
 
+/** @public Part of the adapter's contract (see above): an infrastructure failure. */
 export class EnqueueError extends Error {
   override name = 'EnqueueError';
 }

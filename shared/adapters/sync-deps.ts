@@ -19,7 +19,7 @@ import { DynamoSyncState } from './dynamo-sync-state.ts';
 import { MailtrapSuppressions } from './mailtrap-suppressions.ts';
 import { webhookSecretSource } from './webhook-secret.ts';
 
-export class SyncConfigError extends Error {
+class SyncConfigError extends Error {
   override name = 'SyncConfigError';
 }
 

@@ -47,7 +47,7 @@ export interface FeedbackEvent {
  * What an SES `Subscription` event says a contact now wants in one contact list
  * (`subscription.newTopicPreferences`): the whole list, or some topics, opted out.
  */
-export interface SubscriptionPreferences {
+interface SubscriptionPreferences {
   contactList: string;
   unsubscribeAll: boolean;
   /** Topics the contact is opted out of after the change. */

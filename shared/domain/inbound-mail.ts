@@ -7,7 +7,7 @@ import { boundKey } from './inbound-bounds.ts';
 
 export type InboundStatus = 'processed' | 'no-invoice' | 'quarantined' | 'failed';
 
-/**
+/*
  * Message-level problem codes (attachment-level ones come from the recogniser,
  * shared/domain/invoice/types.ts):
  * - message-empty: the stored object has no bytes
@@ -22,20 +22,9 @@ export type InboundStatus = 'processed' | 'no-invoice' | 'quarantined' | 'failed
  * - record-too-large: DynamoDB refused the record for its size; a trimmed one was written
  * - problems-omitted: more problems than a record lists; counted by code
  */
-export type InboundProblemCode =
-  | 'message-empty'
-  | 'message-missing'
-  | 'mime-malformed'
-  | 'attachment-too-large'
-  | 'nesting-too-deep'
-  | 'too-many-attachments'
-  | 'too-many-invoices'
-  | 'recognition-skipped'
-  | 'record-too-large'
-  | 'problems-omitted';
 
 /** Turns any attachment name into one S3 key segment: ASCII, no path, bounded length. */
-export function safeFilename(name: string | undefined | null, fallback = 'attachment'): string {
+function safeFilename(name: string | undefined | null, fallback = 'attachment'): string {
   const base = (name ?? '').split(/[\\/]/).pop() ?? '';
   const ascii = base
     .normalize('NFKD')

@@ -8,7 +8,7 @@
  * DMARC failed. https://docs.aws.amazon.com/ses/latest/dg/receiving-email-notifications-contents.html
  */
 
-export type VerdictStatus = string;
+type VerdictStatus = string;
 
 export interface ReceiptVerdicts {
   spam?: VerdictStatus | undefined;
@@ -35,7 +35,7 @@ export const DEFAULT_VERDICT_POLICY: VerdictPolicyConfig = {
 };
 
 /** A rule that applied, in a form fit for the record: `virus:FAIL`, `dmarc:FAIL/reject`. */
-export type AppliedVerdict = 'virus:FAIL' | 'spam:FAIL' | 'dmarc:FAIL/reject';
+type AppliedVerdict = 'virus:FAIL' | 'spam:FAIL' | 'dmarc:FAIL/reject';
 
 export interface VerdictDecision {
   action: 'process' | 'quarantine';

@@ -18,7 +18,7 @@
  */
 import type { InvoiceFields } from '../schemas/inbound-records.ts';
 
-export const PAYMENT_FIELDS = ['iban', 'totalWithVat', 'amountDue', 'currency', 'dueDate'] as const;
+const PAYMENT_FIELDS = ['iban', 'totalWithVat', 'amountDue', 'currency', 'dueDate'] as const;
 export type PaymentField = (typeof PAYMENT_FIELDS)[number];
 export type PaymentFields = Record<PaymentField, string | null>;
 
@@ -44,7 +44,7 @@ export interface Standing {
 /** Entries kept per identity; an identity seen more often than this drops its least telling entries. */
 export const CLAIM_CAPACITY = 40;
 /** Conflicts named per record. */
-export const CONFLICTS_PER_RECORD = 10;
+const CONFLICTS_PER_RECORD = 10;
 
 const decimal = (value: string): string => {
   const m = /^\s*([+-]?)0*(\d*)(?:\.(\d*?)0*)?\s*$/.exec(value);
@@ -72,7 +72,7 @@ export function paymentFields(invoice: Pick<InvoiceFields, PaymentField>): Payme
   return out;
 }
 
-export function differingFields(a: PaymentFields, b: PaymentFields): PaymentField[] {
+function differingFields(a: PaymentFields, b: PaymentFields): PaymentField[] {
   return PAYMENT_FIELDS.filter((f) => a[f] !== b[f]);
 }
 
@@ -126,7 +126,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function sameStanding(a: Standing, b: Standing): boolean {
+function sameStanding(a: Standing, b: Standing): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 

@@ -13,13 +13,13 @@ import type { RecognitionWarning } from './invoice/types.ts';
 import { canonicalJson, type Conflict, type PaymentField } from './invoice-standing.ts';
 import type { Sender } from './sender-authentication.ts';
 
-export interface UnauthenticatedSenderWarning {
+interface UnauthenticatedSenderWarning {
   code: 'unauthenticated-sender';
   address: string | null;
   domain: string | null;
 }
 
-export interface ConflictingDuplicateWarning {
+interface ConflictingDuplicateWarning {
   code: 'conflicting-duplicate';
   invoiceId: string;
   fields: PaymentField[];
@@ -32,11 +32,10 @@ export interface BankAccountChangedWarning {
 }
 
 export type InvoiceWarning = UnauthenticatedSenderWarning | ConflictingDuplicateWarning | BankAccountChangedWarning | RecognitionWarning;
-export type InvoiceWarningCode = InvoiceWarning['code'];
 
 /** IBANs remembered per seller, and listed in a bank-account-changed warning. */
-export const IBANS_PER_SELLER = 20;
-export const PREVIOUS_IBANS_LISTED = 10;
+const IBANS_PER_SELLER = 20;
+const PREVIOUS_IBANS_LISTED = 10;
 
 /** One IBAN seen on a seller's authenticated invoices, with the invoice that showed it first. */
 export interface SeenIban {

@@ -8,7 +8,7 @@
  * window; strict spacing never does. SES's 1 request/s is a token bucket; spacing 1 s apart
  * is its safe reading too.
  */
-export class RateSpecError extends Error {
+class RateSpecError extends Error {
   override name = 'RateSpecError';
 }
 

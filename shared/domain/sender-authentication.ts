@@ -49,7 +49,7 @@ export interface SenderInput {
   authenticationResults?: string | null | undefined;
 }
 
-export const SES_AUTHSERV_ID = 'amazonses.com';
+const SES_AUTHSERV_ID = 'amazonses.com';
 
 export interface AuthenticationResult {
   method: string;

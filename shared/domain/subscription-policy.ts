@@ -39,7 +39,7 @@ const TOPIC_SCOPE_PREFIX = 'ses-topic:';
 const LIST_MARK_LIMIT = 5;
 
 /** Extra bookkeeping this policy keeps on the address item. */
-export interface SubscriptionMarks {
+interface SubscriptionMarks {
   /** Contact list -> subscription time of the newest event applied (ISO 8601). */
   subscriptionAt?: Record<string, string> | undefined;
 }

@@ -36,7 +36,7 @@ export interface ImportRow {
   at?: string | undefined;
 }
 
-export interface RejectedRow {
+interface RejectedRow {
   line: number;
   reason: string;
 }
@@ -49,7 +49,7 @@ export interface ParsedImport {
   invalid: RejectedRow[];
 }
 
-export class ImportFormatError extends Error {
+class ImportFormatError extends Error {
   override name = 'ImportFormatError';
 }
 

@@ -59,7 +59,7 @@ export interface ScopeEntry {
   stream?: string | undefined;
 }
 
-export interface HistoryEntry {
+interface HistoryEntry {
   at: string;
   source: FeedbackSource;
   kind: FeedbackKind | 'removed' | 'manual';
@@ -67,13 +67,13 @@ export interface HistoryEntry {
   detail?: string | undefined;
 }
 
-export interface SoftBounceMark {
+interface SoftBounceMark {
   at: string;
   key: string;
 }
 
 /** A person lifted one scope at `at`: suppressing events and provider entries older than it do not bring it back. */
-export interface ScopeClear {
+interface ScopeClear {
   scope: string;
   at: string;
 }
@@ -101,7 +101,7 @@ export interface AddressState {
   version: number;
 }
 
-export type Outcome = 'duplicate' | 'no-change' | 'recorded' | 'suppressed' | 'cleared';
+type Outcome = 'duplicate' | 'no-change' | 'recorded' | 'suppressed' | 'cleared';
 
 export interface Decision {
   outcome: Outcome;

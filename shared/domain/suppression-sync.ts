@@ -28,7 +28,7 @@ export const PROVIDERS: readonly Provider[] = ['ses', 'mailtrap'];
 export type MailtrapStream = 'transactional' | 'bulk';
 export const MAILTRAP_STREAMS: readonly MailtrapStream[] = ['transactional', 'bulk'];
 
-export type MailtrapType = 'hard bounce' | 'unsubscription' | 'spam complaint' | 'manual import';
+type MailtrapType = 'hard bounce' | 'unsubscription' | 'spam complaint' | 'manual import';
 
 export interface SyncConfig {
   /** Mailtrap sending domains suppressions are pushed to (lower case). */
@@ -203,7 +203,7 @@ export function newlySkipped(provider: Provider, before: AddressState | undefine
   return desiredFor(provider, after, config).skipped.filter((s) => !old.has(s));
 }
 
-export type SyncOp =
+type SyncOp =
   | { kind: 'put'; target: string; value: string }
   | { kind: 'delete'; target: string }
   /** Mailtrap: look the address up and delete every record the store no longer wants. */

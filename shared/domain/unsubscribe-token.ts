@@ -23,7 +23,7 @@ const MIN_SECRET_LENGTH = 32;
 
 export type UnsubscribeStream = 'transactional' | 'bulk';
 
-export interface UnsubscribeClaim {
+interface UnsubscribeClaim {
   email: string;
   /** A Mailtrap sending domain: the unsubscribe is scoped to it. Absent = everywhere. */
   domain?: string | undefined;

@@ -7,7 +7,7 @@ import * as z from 'zod/mini';
 
 const nullableString = () => z.nullable(z.string());
 
-export const inboundProblemSchema = z.object({
+const inboundProblemSchema = z.object({
   code: z.string(),
   message: z.string(),
   /** Index of the attachment the problem belongs to, when it belongs to one. */
@@ -15,7 +15,7 @@ export const inboundProblemSchema = z.object({
 });
 export type InboundProblem = z.infer<typeof inboundProblemSchema>;
 
-export const storedAttachmentSchema = z.object({
+const storedAttachmentSchema = z.object({
   index: z.number(),
   filename: z.string(),
   contentType: z.string(),
@@ -25,9 +25,8 @@ export const storedAttachmentSchema = z.object({
   key: nullableString(),
   depth: z.number(),
 });
-export type StoredAttachment = z.infer<typeof storedAttachmentSchema>;
 
-export const verdictsSchema = z.object({
+const verdictsSchema = z.object({
   spam: nullableString(),
   virus: nullableString(),
   spf: nullableString(),
@@ -37,21 +36,21 @@ export const verdictsSchema = z.object({
 });
 
 /** Who sent the mail, and whether SES's verdicts vouch for it (shared/domain/sender-authentication.ts). */
-export const senderSchema = z.object({
+const senderSchema = z.object({
   address: nullableString(),
   domain: nullableString(),
   authenticated: z.boolean(),
 });
 
 /** shared/domain/invoice-warnings.ts decides these. */
-export const invoiceWarningSchema = z.discriminatedUnion('code', [
+const invoiceWarningSchema = z.discriminatedUnion('code', [
   z.object({ code: z.literal('unauthenticated-sender'), address: nullableString(), domain: nullableString() }),
   z.object({ code: z.literal('conflicting-duplicate'), invoiceId: z.string(), fields: z.array(z.enum(['iban', 'totalWithVat', 'amountDue', 'currency', 'dueDate'])) }),
   z.object({ code: z.literal('bank-account-changed'), iban: z.string(), previous: z.array(z.string()) }),
   z.object({ code: z.literal('einvoice-incomplete'), missing: z.array(z.string()) }),
 ]);
 
-export const inboundMessageRecordSchema = z.object({
+const inboundMessageRecordSchema = z.object({
   /** SES message id (also the last segment of the raw object's key). */
   messageId: z.string(),
   /** The Message-ID header. */
@@ -81,7 +80,7 @@ export const inboundMessageRecordSchema = z.object({
 export type InboundMessageRecord = z.infer<typeof inboundMessageRecordSchema>;
 
 /** What recognition yields per invoice, as stored and published. */
-export const invoiceFieldsSchema = z.object({
+const invoiceFieldsSchema = z.object({
   format: z.string(),
   documentType: z.string(),
   invoiceNumber: nullableString(),
@@ -99,7 +98,7 @@ export const invoiceFieldsSchema = z.object({
 });
 export type InvoiceFields = z.infer<typeof invoiceFieldsSchema>;
 
-export const invoiceRecordSchema = z.object({
+const invoiceRecordSchema = z.object({
   ...invoiceFieldsSchema.shape,
   invoiceId: z.string(),
   messageId: z.string(),

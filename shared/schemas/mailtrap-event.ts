@@ -21,7 +21,7 @@ const FREE_TEXT_CHARS = 1000;
 // Identity fields (what the store keys, scopes and counts by) are bounded: one past its bound is
 // invalid and quarantined, never truncated into another identity. Fields the consumer does not
 // use (custom_variables, response, ip, user_agent, url, ...) are dropped by the schema.
-export const mailtrapEventSchema = z.object({
+const mailtrapEventSchema = z.object({
   event: z.enum(KNOWN_MAILTRAP_EVENTS),
   event_id: z.string().check(z.minLength(1), z.maxLength(200)),
   email: z.string().check(z.minLength(3), z.maxLength(320)),

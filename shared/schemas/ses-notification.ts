@@ -47,7 +47,7 @@ const subscription = z.object({
   oldTopicPreferences: z.optional(topicPreferences),
 });
 
-export const sesNotificationSchema = z
+const sesNotificationSchema = z
   .object({
     notificationType: z.optional(code()),
     eventType: z.optional(code()),

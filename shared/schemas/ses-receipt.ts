@@ -12,7 +12,7 @@ import { unwrapSnsBody } from './sns-envelope.ts';
 
 const verdict = z.optional(z.object({ status: z.string() }));
 
-export const sesReceivedSchema = z.object({
+const sesReceivedSchema = z.object({
   notificationType: z.literal('Received'),
   receipt: z.object({
     timestamp: z.string(),

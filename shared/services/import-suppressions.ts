@@ -52,7 +52,7 @@ export class ImportInterruptedError extends Error {
   }
 }
 
-export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
+const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 
 /** A file stream (node:fs ReadStream), or any chunks of text. */
 export type ImportInput = AsyncIterable<string | Buffer> | Iterable<string | Buffer>;
@@ -131,7 +131,7 @@ export async function* readImportLines(
   }
 }
 
-export type RejectedKind = 'invalid' | 'duplicate';
+type RejectedKind = 'invalid' | 'duplicate';
 
 export interface RejectedRecord {
   line: number;
@@ -190,7 +190,7 @@ interface PendingRow extends ImportRow {
   suspectedDuplicateOf?: number | undefined;
 }
 
-export function emptySummary(): ImportSummary {
+function emptySummary(): ImportSummary {
   return {
     format: null,
     origin: null,

@@ -15,7 +15,7 @@ import { groupId, neededTargets, targetsOfRecord, uploadGroupsFor, MAILTRAP_PAST
 import type { AddressState } from '../domain/suppression-policy.ts';
 import { desiredFor, originalSpelling, type SyncConfig, type SyncPlan } from '../domain/suppression-sync.ts';
 import type { SyncItem, SyncStateStore } from '../ports/sync-state.ts';
-import { mapLimit, type Clock } from './sync-drain.ts';
+import { iso, mapLimit, type Clock } from './sync-drain.ts';
 
 /** Control record: an upload is awaited (reconciliation then looks for awaited targets). */
 export const UPLOAD_CONTROL = 'mailtrap-upload#awaiting';
@@ -28,7 +28,7 @@ export interface UploadControl {
   files: UploadFile[];
 }
 
-export interface UploadFile {
+interface UploadFile {
   file: string;
   /** What to choose in Mailtrap's "Upload CSV" dialog. */
   domain: string;
@@ -36,7 +36,6 @@ export interface UploadFile {
   addresses: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const streamLabel = (s: UploadGroup['stream']): UploadFile['stream'] => (s === 'any' ? 'Any' : s === 'bulk' ? 'Bulk' : 'Transactional');
 
 export interface UploadExportDeps {

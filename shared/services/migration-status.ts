@@ -13,7 +13,7 @@ import { displayStatus } from './sync-status.ts';
 
 export type StatusCounts = Record<SyncStatus, number>;
 
-export interface ProviderEstimate {
+interface ProviderEstimate {
   /** Provider calls still to make at the push pace (upper bound for Mailtrap: one per domain/stream pair). */
   calls: number;
   /** From now until the last of them, at the configured pace (ms); null when nothing is pending. */

@@ -43,7 +43,10 @@ export class AttachmentSinkError extends Error {
   override name = 'AttachmentSinkError';
 }
 
-/** The guard could not record that recognition of an attachment starts or ends (its store failed). */
+/**
+ * The guard could not record that recognition of an attachment starts or ends (its store failed).
+ * @public part of the parser's contract (see the header): the caller retries it.
+ */
 export class RecognitionGuardError extends Error {
   override name = 'RecognitionGuardError';
 }
@@ -62,7 +65,10 @@ export interface RecognitionGuard {
   maxDeaths: number;
 }
 
-/** mailparser did not behave as this module relies on (a dependency upgrade changed it). */
+/**
+ * mailparser did not behave as this module relies on (a dependency upgrade changed it).
+ * @public part of the parser's contract (see the header).
+ */
 export class MailparserContractError extends Error {
   override name = 'MailparserContractError';
 }
@@ -86,7 +92,7 @@ export interface ParseOptions {
   guard?: RecognitionGuard;
 }
 
-export const DEFAULT_PARSE_OPTIONS: ParseOptions = {
+const DEFAULT_PARSE_OPTIONS: ParseOptions = {
   maxCandidateBytes: 10 * 1024 * 1024,
   maxDepth: 3,
   maxAttachments: 100,
@@ -96,7 +102,7 @@ export const DEFAULT_PARSE_OPTIONS: ParseOptions = {
   now: () => performance.now(),
 };
 
-export interface ParsedAttachment {
+interface ParsedAttachment {
   index: number;
   filename: string;
   contentType: string;
@@ -106,7 +112,7 @@ export interface ParsedAttachment {
   depth: number;
 }
 
-export interface ExtractedInvoice extends RecognisedInvoice {
+interface ExtractedInvoice extends RecognisedInvoice {
   /** Index of the attachment it came from (ParsedAttachment.index). */
   attachmentIndex: number;
 }
@@ -221,7 +227,7 @@ async function writeTo(target: PassThrough, chunk: Buffer, stop: Promise<unknown
 }
 
 /** How long an attachment may give no data, once the parser failed, before it is taken as cut off. */
-export const PARSER_STALL_MS = 2_000;
+const PARSER_STALL_MS = 2_000;
 const STALL_TICK_MS = 250;
 
 /** The attachment `walk` is reading: how far, and whether it is waiting for data (not for the sink). */

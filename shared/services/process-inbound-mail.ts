@@ -370,7 +370,7 @@ async function publishPending(record: InboundMessageRecord, bucket: string, deps
   return published;
 }
 
-export function toEvent(record: InvoiceRecord, bucket: string): InvoiceReceivedEvent {
+function toEvent(record: InvoiceRecord, bucket: string): InvoiceReceivedEvent {
   return {
     type: INVOICE_RECEIVED,
     version: 1,

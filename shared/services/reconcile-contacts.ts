@@ -12,11 +12,11 @@
  * pushed to Mailtrap.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ProviderCallError, type SesSuppressionApi } from '../ports/provider-suppressions.ts';
+import type { SesSuppressionApi } from '../ports/provider-suppressions.ts';
 import { decideContactReconcile, fromSesContact } from '../domain/reconcile.ts';
 import { logger, metrics } from '../observability.ts';
-import { RunBudgetExhaustedError, type PacedCalls } from './sync-drain.ts';
-import { importEntries, newReport, type ReconcileDeps, type ReconcileReport } from './reconcile.ts';
+import { iso, type PacedCalls } from './sync-drain.ts';
+import { importEntries, newReport, sesTokenPass, type ReconcileDeps, type ReconcileReport } from './reconcile.ts';
 
 interface ContactCheckpoint {
   contactList?: string | undefined;
@@ -25,8 +25,8 @@ interface ContactCheckpoint {
   completedAt?: string | undefined;
 }
 
-export const CONTACTS_CHECKPOINT = 'reconcile#ses-contacts';
-export const CONTACTS_PAGE_SIZE = 1000;
+const CONTACTS_CHECKPOINT = 'reconcile#ses-contacts';
+const CONTACTS_PAGE_SIZE = 1000;
 
 export async function reconcileSesContacts(
   api: SesSuppressionApi,
@@ -40,39 +40,26 @@ export async function reconcileSesContacts(
     logger.info('no SES contact list configured: contact-list unsubscribes not reconciled');
     return report;
   }
-  const iso = () => new Date(deps.clock.now()).toISOString();
+  const now = () => iso(deps.clock.now());
   let cp = (await deps.sync.getControl<ContactCheckpoint>(CONTACTS_CHECKPOINT)) ?? {};
   // A pass belongs to one list: a renamed list starts over.
-  if (cp.contactList !== contactList || !cp.nextToken) cp = { contactList, passStartedAt: iso() };
+  if (cp.contactList !== contactList || !cp.nextToken) cp = { contactList, passStartedAt: now() };
   try {
-    for (;;) {
-      let page;
-      try {
-        page = await calls.call(() => api.listUnsubscribedContacts({ contactList, nextToken: cp.nextToken, pageSize }));
-      } catch (error) {
-        if (error instanceof ProviderCallError && !error.opts.retryable && cp.nextToken) {
-          logger.warn('SES rejected the saved contact-list NextToken: restarting the pass', { error: error.message });
-          cp = { contactList, passStartedAt: iso() };
-          continue;
-        }
-        throw error;
-      }
-      report.pages++;
-      report.seen += page.contacts.length;
-      await importEntries(page.contacts.map((contact) => fromSesContact(contactList, contact)), deps, report, decideContactReconcile);
-      if (page.nextToken) {
-        cp = { ...cp, nextToken: page.nextToken };
-        await deps.sync.putControl(CONTACTS_CHECKPOINT, cp);
-        continue;
-      }
-      cp = { contactList, completedAt: iso() };
-      await deps.sync.putControl(CONTACTS_CHECKPOINT, cp);
-      report.passCompleted = true;
-      break;
-    }
-  } catch (error) {
-    if (!(error instanceof RunBudgetExhaustedError)) throw error;
-    await deps.sync.putControl(CONTACTS_CHECKPOINT, cp);
+    await sesTokenPass({
+      checkpointKey: CONTACTS_CHECKPOINT,
+      checkpoint: cp,
+      deps,
+      calls,
+      report,
+      rejectedToken: 'SES rejected the saved contact-list NextToken: restarting the pass',
+      restart: () => ({ contactList, passStartedAt: now() }),
+      page: async (at) => {
+        const page = await api.listUnsubscribedContacts({ contactList, nextToken: at.nextToken, pageSize });
+        return { items: page.contacts, nextToken: page.nextToken };
+      },
+      importPage: (contacts) => importEntries(contacts.map((contact) => fromSesContact(contactList, contact)), deps, report, decideContactReconcile),
+      completed: () => ({ contactList, completedAt: now() }),
+    });
   } finally {
     metrics.addMetric('SesContactsReconcileImported', MetricUnit.Count, report.imported);
   }

@@ -23,7 +23,7 @@ import { decideReconcile, fromMailtrapRecord, fromSesEntry, type ProviderEntry }
 import type { SyncConfig } from '../domain/suppression-sync.ts';
 import { addressRef, logger, metrics } from '../observability.ts';
 import { confirmAwaitedUploads } from './mailtrap-import.ts';
-import { mapLimit, RunBudgetExhaustedError, type Clock, type PacedCalls } from './sync-drain.ts';
+import { iso, mapLimit, RunBudgetExhaustedError, type Clock, type PacedCalls } from './sync-drain.ts';
 
 export interface ReconcileDeps {
   store: SuppressionStore;
@@ -66,7 +66,6 @@ interface MailtrapCheckpoint {
 
 /** Clock skew allowance between SES's LastUpdateTime and ours. */
 const SINCE_OVERLAP_MS = 5 * 60_000;
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * An entry whose address the store cannot hold (the one address rule, email-address.ts:
@@ -107,35 +106,24 @@ export async function reconcileSes(api: SesSuppressionApi, deps: ReconcileDeps, 
   let cp = (await deps.sync.getControl<SesCheckpoint>('reconcile#ses')) ?? {};
   if (!cp.passStartedAt) cp = { since: cp.since, passStartedAt: iso(deps.clock.now()) };
   try {
-    for (;;) {
-      let page;
-      try {
-        page = await calls.call(() => api.list({ nextToken: cp.nextToken, since: cp.since ? new Date(cp.since) : undefined, pageSize }));
-      } catch (error) {
-        if (error instanceof ProviderCallError && !error.opts.retryable && cp.nextToken) {
-          logger.warn('SES rejected the saved NextToken: restarting the pass', { error: error.message });
-          cp = { since: cp.since, passStartedAt: iso(deps.clock.now()) };
-          continue;
-        }
-        throw error;
-      }
-      report.pages++;
-      report.seen += page.entries.length;
-      await importEntries(page.entries.map(fromSesEntry), deps, report);
-      if (page.nextToken) {
-        cp = { ...cp, nextToken: page.nextToken };
-        await deps.sync.putControl('reconcile#ses', cp);
-        continue;
-      }
-      const started = Date.parse(cp.passStartedAt ?? iso(deps.clock.now()));
-      cp = { since: iso(started - SINCE_OVERLAP_MS), completedAt: iso(deps.clock.now()) };
-      await deps.sync.putControl('reconcile#ses', cp);
-      report.passCompleted = true;
-      break;
-    }
-  } catch (error) {
-    if (!(error instanceof RunBudgetExhaustedError)) throw error;
-    await deps.sync.putControl('reconcile#ses', cp);
+    await sesTokenPass({
+      checkpointKey: 'reconcile#ses',
+      checkpoint: cp,
+      deps,
+      calls,
+      report,
+      rejectedToken: 'SES rejected the saved NextToken: restarting the pass',
+      restart: (at) => ({ since: at.since, passStartedAt: iso(deps.clock.now()) }),
+      page: async (at) => {
+        const page = await api.list({ nextToken: at.nextToken, since: at.since ? new Date(at.since) : undefined, pageSize });
+        return { items: page.entries, nextToken: page.nextToken };
+      },
+      importPage: (entries) => importEntries(entries.map(fromSesEntry), deps, report),
+      completed: (at) => {
+        const started = Date.parse(at.passStartedAt ?? iso(deps.clock.now()));
+        return { since: iso(started - SINCE_OVERLAP_MS), completedAt: iso(deps.clock.now()) };
+      },
+    });
   } finally {
     metrics.addMetric('SesReconcileImported', MetricUnit.Count, report.imported);
     metrics.addMetric('SesReconcileSkipped', MetricUnit.Count, report.skipped);
@@ -143,7 +131,61 @@ export async function reconcileSes(api: SesSuppressionApi, deps: ReconcileDeps, 
   return report;
 }
 
-export const MAILTRAP_PAGE_SIZE = 1000;
+/**
+ * One SES NextToken pass, for the suppression-list and the contact-list readers: pages from the
+ * saved checkpoint, saves it after every page and when the run's budget is spent (the next run
+ * resumes there), and restarts the pass when SES rejects a saved NextToken (a non-retryable
+ * error on a call that carried one).
+ */
+export async function sesTokenPass<C extends { nextToken?: string | undefined }, T>(o: {
+  checkpointKey: string;
+  checkpoint: C;
+  deps: Pick<ReconcileDeps, 'sync'>;
+  calls: PacedCalls;
+  report: ReconcileReport;
+  /** Logged (warn) when SES rejects the saved NextToken. */
+  rejectedToken: string;
+  restart: (cp: C) => C;
+  page: (cp: C) => Promise<{ items: T[]; nextToken?: string | undefined }>;
+  importPage: (items: T[]) => Promise<void>;
+  /** The checkpoint a finished pass leaves. */
+  completed: (cp: C) => C;
+}): Promise<void> {
+  let cp = o.checkpoint;
+  try {
+    for (;;) {
+      let page;
+      try {
+        const at = cp;
+        page = await o.calls.call(() => o.page(at));
+      } catch (error) {
+        if (error instanceof ProviderCallError && !error.opts.retryable && cp.nextToken) {
+          logger.warn(o.rejectedToken, { error: error.message });
+          cp = o.restart(cp);
+          continue;
+        }
+        throw error;
+      }
+      o.report.pages++;
+      o.report.seen += page.items.length;
+      await o.importPage(page.items);
+      if (page.nextToken) {
+        cp = { ...cp, nextToken: page.nextToken };
+        await o.deps.sync.putControl(o.checkpointKey, cp);
+        continue;
+      }
+      cp = o.completed(cp);
+      await o.deps.sync.putControl(o.checkpointKey, cp);
+      o.report.passCompleted = true;
+      break;
+    }
+  } catch (error) {
+    if (!(error instanceof RunBudgetExhaustedError)) throw error;
+    await o.deps.sync.putControl(o.checkpointKey, cp);
+  }
+}
+
+const MAILTRAP_PAGE_SIZE = 1000;
 
 export async function reconcileMailtrap(api: MailtrapSuppressionApi, deps: ReconcileDeps, calls: PacedCalls): Promise<ReconcileReport> {
   const report = newReport('mailtrap');

@@ -35,7 +35,7 @@ import { csvField, splitCsvLine } from '../domain/suppression-import.ts';
 import { normaliseEmail } from '../domain/email-address.ts';
 import { desiredFor, originalSpelling, planSync, SES_CONTACT, SES_LIST, spellingsToDelete, type SyncConfig, type SyncPlan } from '../domain/suppression-sync.ts';
 import { logger, metrics } from '../observability.ts';
-import { mapLimit, type Clock, type ExecuteContext, type Executor, type PacedCalls } from './sync-drain.ts';
+import { iso, mapLimit, type Clock, type ExecuteContext, type Executor, type PacedCalls } from './sync-drain.ts';
 
 export function sesExecutor(api: SesSuppressionApi, config: SyncConfig): Executor {
   return async ({ item, state, plan, applied, skipped, calls }: ExecuteContext) => {
@@ -95,10 +95,9 @@ interface OpenJob {
 }
 
 const JOB_PREFIX = 'ses-import#';
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Lines of an import file: `spelling,REASON`. */
-export function importCsv(rows: Array<{ spelling: string; reason: string }>): string {
+function importCsv(rows: Array<{ spelling: string; reason: string }>): string {
   return rows.map((r) => `${csvField(r.spelling)},${r.reason}`).join('\n') + '\n';
 }
 

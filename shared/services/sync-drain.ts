@@ -152,7 +152,8 @@ export interface DrainReport {
   stopped?: string | undefined;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/** A clock reading (ms) as the ISO-8601 text the stores keep. */
+export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Run `fn` over `items`, at most `limit` at a time; the first error rejects (after the others settle). */
 export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SQSClient, ReceiveMessageCommand, GetQueueAttributesCommand, DeleteMessageBatchCommand, CreateQueueCommand, DeleteQueueCommand, type Message } from '@aws-sdk/client-sqs';
 import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
@@ -44,17 +45,16 @@ export function queue(id: string, info: LocalInfo = localInfo()) {
  * the published message), as a downstream consumer would be; `remove` unsubscribes and deletes it.
  */
 export async function subscribedQueue(topicArn: string, queueName: string, c = clients()): Promise<{ url: string; remove(): Promise<void> }> {
-  const url = String((await c.sqs.send(new CreateQueueCommand({ QueueName: queueName }))).QueueUrl);
-  const attributes = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const q = await testQueue(queueName, {}, c.sqs);
   const out = await c.sns.send(
-    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn, Attributes: { RawMessageDelivery: 'true' }, ReturnSubscriptionArn: true }),
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: q.arn, Attributes: { RawMessageDelivery: 'true' }, ReturnSubscriptionArn: true }),
   );
   const subscriptionArn = String(out.SubscriptionArn);
   return {
-    url,
+    url: q.url,
     async remove() {
       await c.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn }));
-      await c.sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+      await c.sqs.send(new DeleteQueueCommand({ QueueUrl: q.url }));
     },
   };
 }
@@ -104,6 +104,36 @@ export async function drain(url: string, sqs = clients().sqs): Promise<Message[]
 
 export function uniqueEmail(tag: string): string {
   return `${tag}-${randomUUID().slice(0, 8)}@Example.org`;
+}
+
+/** A reference payload under events/, parsed afresh (a test may change its copy). */
+export function eventFile(...path: string[]): Record<string, any> {
+  return JSON.parse(readFileSync(join(ROOT, 'events', ...path), 'utf8'));
+}
+
+/** The SES event-publishing bounce (events/ses/event_Bounce.json) of one recipient, with a feedbackId of its own. */
+export function sesBounceEvent(email: string, feedbackId = `fb-${randomUUID()}`): Record<string, any> {
+  const n = eventFile('ses', 'event_Bounce.json');
+  n.bounce.bouncedRecipients = [{ emailAddress: email, status: '5.1.1' }];
+  n.bounce.feedbackId = feedbackId;
+  return n;
+}
+
+/** The SES classic bounce (events/ses/classic_bounce_with_dsn.json) to `recipients`, with a feedbackId and time of its own unless given. */
+export function sesClassicBounce(recipients: string[], opts: { type?: string; feedbackId?: string; at?: string } = {}): Record<string, any> {
+  const n = eventFile('ses', 'classic_bounce_with_dsn.json');
+  n.bounce.bounceType = opts.type ?? 'Permanent';
+  n.bounce.feedbackId = opts.feedbackId ?? `fb-${randomUUID()}`;
+  n.bounce.timestamp = opts.at ?? new Date().toISOString();
+  n.bounce.bouncedRecipients = recipients.map((emailAddress) => ({ emailAddress, status: '5.1.1', action: 'failed' }));
+  n.mail.destination = recipients;
+  return n;
+}
+
+/** The first event of a Mailtrap reference file (events/mailtrap/), with a fresh event_id, address and time. */
+export function mailtrapEvent(file: string, overrides: Record<string, unknown> = {}, addressTag = 'mt') {
+  const reference: Record<string, unknown> = eventFile('mailtrap', file).events[0];
+  return { ...reference, event_id: randomUUID(), email: uniqueEmail(addressTag), timestamp: Math.floor(Date.now() / 1000), ...overrides };
 }
 
 /** Run the CLI as a user would (`npx mailbridge ...`), against the test stack. */

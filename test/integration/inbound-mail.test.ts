@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { SendMessageCommand, DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { deliverInbound, type InboundDelivery } from '../../bin/commands/simulate-inbound.ts';
 import type { InboundMessageRecord, InvoiceReceivedEvent } from '../../shared/schemas/inbound-records.ts';
 import { EXPECTED, renderSampleInvoice, SAMPLE_INVOICE } from '../fixtures/invoices/sample-e-invoice.ts';
@@ -53,17 +53,12 @@ const seenAttributes = new Map<string, Record<string, string>>();
 
 /** Everything published so far (raw delivery: the body is the event). */
 async function events(): Promise<InvoiceReceivedEvent[]> {
-  for (;;) {
-    const out = await c.sqs.send(new ReceiveMessageCommand({ QueueUrl: eventsQueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) return seen;
-    for (const m of messages) {
-      const event = JSON.parse(String(m.Body)) as InvoiceReceivedEvent;
-      seen.push(event);
-      seenAttributes.set(event.invoiceId, Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, String(v.StringValue)])));
-    }
-    await c.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: eventsQueueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: String(m.ReceiptHandle) })) }));
+  for (const m of await drain(eventsQueueUrl, c.sqs)) {
+    const event = JSON.parse(String(m.Body)) as InvoiceReceivedEvent;
+    seen.push(event);
+    seenAttributes.set(event.invoiceId, Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, String(v.StringValue)])));
   }
+  return seen;
 }
 
 const eventsFor = async (invoiceId: string) => (await events()).filter((e) => e.invoiceId === invoiceId);

@@ -13,7 +13,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { deliverInbound, receivedNotification, sesLikeMessageId } from '../../bin/commands/simulate-inbound.ts';
 import { DynamoInboundStore } from '../../shared/adapters/dynamo-inbound-store.ts';
@@ -26,7 +25,7 @@ import { processInboundMail, type InboundDeps } from '../../shared/services/proc
 import type { InvoiceReceivedEvent, InvoiceRecord } from '../../shared/schemas/inbound-records.ts';
 import { EXPECTED, renderSampleInvoice, SAMPLE_INVOICE } from '../fixtures/invoices/sample-e-invoice.ts';
 import { buildMail } from '../fixtures/inbound/mime.ts';
-import { cli, clients, localInfo, queue, queueIdle, subscribedQueue, waitFor } from './helpers.ts';
+import { cli, clients, drain, localInfo, queue, queueIdle, subscribedQueue, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -104,15 +103,9 @@ const seen = new Map<string, { event: InvoiceReceivedEvent; attributes: Record<s
 
 async function eventFor(invoiceId: string) {
   return waitFor(async () => {
-    for (;;) {
-      const out = await c.sqs.send(new ReceiveMessageCommand({ QueueUrl: eventsQueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
-      const messages = out.Messages ?? [];
-      if (messages.length === 0) break;
-      for (const m of messages) {
-        const event = JSON.parse(String(m.Body)) as InvoiceReceivedEvent;
-        seen.set(event.invoiceId, { event, attributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, String(v.StringValue)])) });
-      }
-      await c.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: eventsQueueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: String(m.ReceiptHandle) })) }));
+    for (const m of await drain(eventsQueueUrl, c.sqs)) {
+      const event = JSON.parse(String(m.Body)) as InvoiceReceivedEvent;
+      seen.set(event.invoiceId, { event, attributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, String(v.StringValue)])) });
     }
     return seen.get(invoiceId);
   }, `invoice.received for ${invoiceId}`);
@@ -284,7 +277,9 @@ describe('invoice trust: forged and genuine invoices of one supplier, through th
     const all = cli(['invoices', 'list', '--limit', '200']);
 
     // Assess
-    expect(json.code).toBe(0);
+    expect([json.code, json.stderr]).toEqual([0, '']);
+    expect([text.code, text.stderr]).toEqual([0, '']);
+    expect([all.code, all.stderr]).toEqual([0, '']);
     const listed = JSON.parse(json.stdout) as InvoiceRecord[];
     expect(listed.length).toBeGreaterThan(0);
     expect(listed.every((i) => i.warnings.length > 0)).toBe(true);

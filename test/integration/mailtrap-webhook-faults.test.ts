@@ -7,10 +7,7 @@
  * - a queued event that can never be applied -> DLQ after one receive, with its reason;
  * - a SES message the store refuses for its content -> DLQ after one receive, with its reason.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -27,7 +24,7 @@ import { DEFAULT_POLICY } from '../../shared/domain/suppression-policy.ts';
 import { signMailtrapBody } from '../../shared/domain/webhook-signature.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { WEBHOOK_SECRET } from './global-setup.ts';
-import { clients, localInfo, queueDepth, queueWithDlq, ROOT, startTestPoller, stopTestPollers, testQueue, uniqueEmail, waitFor } from './helpers.ts';
+import { clients, localInfo, mailtrapEvent, queueDepth, queueWithDlq, sesBounceEvent, startTestPoller, stopTestPollers, testQueue, uniqueEmail, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -64,10 +61,7 @@ const base = { region: info.region, credentials: { ...info.credentials }, maxAtt
 const downSqs = async () => new SQSClient({ ...base, endpoint: `http://127.0.0.1:${await closedPort()}`, useQueueUrlAsEndpoint: false });
 const downS3 = async () => new S3Client({ ...base, endpoint: `http://127.0.0.1:${await closedPort()}`, forcePathStyle: true });
 
-function referenceEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const raw = JSON.parse(readFileSync(join(ROOT, 'events', 'mailtrap', 'bounce.json'), 'utf8')).events[0];
-  return { ...structuredClone(raw), event_id: randomUUID(), email: uniqueEmail('mt-fault'), timestamp: Math.floor(Date.now() / 1000), ...overrides };
-}
+const referenceEvent = (overrides: Record<string, unknown> = {}) => mailtrapEvent('bounce.json', overrides, 'mt-fault');
 
 function webhookRequest(body: string): APIGatewayProxyEventV2 {
   return {
@@ -190,12 +184,10 @@ describe('a queued message that cannot be applied for its content goes to the DL
     const deps: FeedbackDeps = { store: new DynamoSuppressionStore(c.documents, table), deadLetters: new SqsDeadLetterSink(c.sqs, queue.dlqUrl), policy: DEFAULT_POLICY };
     const handler = makeSesFeedbackHandler(() => deps);
     const poller = startTestPoller(queue, handler, { name: 'ses-feedback' });
-    const n = JSON.parse(readFileSync(join(ROOT, 'events', 'ses', 'event_Bounce.json'), 'utf8'));
     const email = uniqueEmail('ses-huge');
+    const n = sesBounceEvent(email);
     // A 500 KB bounce sub type: kept, it would take the item past DynamoDB's 400 KB limit on every retry.
     n.bounce.bounceSubType = 's'.repeat(500 * 1024);
-    n.bounce.bouncedRecipients = [{ emailAddress: email, status: '5.1.1' }];
-    n.bounce.feedbackId = `fb-${randomUUID()}`;
     const body = JSON.stringify(n);
     await c.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body }));
     const [dead] = await deadLettered(queue.dlqUrl, 1);

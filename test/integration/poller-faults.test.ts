@@ -5,22 +5,18 @@
  * suppression table on DynamoDB Local; for streams, a reader of its own on a real table's stream.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { makeSesFeedbackHandler } from '../../functions/ses-feedback/handler.ts';
 import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
 import { DEFAULT_POLICY } from '../../shared/domain/suppression-policy.ts';
-import { SqsPoller } from '../../local/event-sources/sqs-poller.ts';
 import { DynamoDbStreamPoller } from '../../local/event-sources/dynamodb-stream-poller.ts';
-import { lambdaContext } from '../../local/lambda-context.ts';
-import { clients, drain, localInfo, queueDepth, ROOT, uniqueEmail, waitFor } from './helpers.ts';
+import { clients, drain, localInfo, queueDepth, queueWithDlq, sesBounceEvent, startTestPoller, uniqueEmail, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -29,47 +25,22 @@ afterAll(async () => {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
 });
 
-function bounceBody(email: string): string {
-  const n = JSON.parse(readFileSync(join(ROOT, 'events', 'ses', 'event_Bounce.json'), 'utf8'));
-  n.bounce.bouncedRecipients = [{ emailAddress: email, status: '5.1.1' }];
-  n.bounce.feedbackId = `fb-die-${email}`;
-  return JSON.stringify(n);
-}
-
 describe('injected fault: the function dies after its writes, before acknowledging', () => {
   it('SQS: the message is redelivered and its bounce is applied exactly once', async () => {
     // Prepare: a queue with a DLQ, the real handler on the real suppression table.
-    const name = `die-after-success-${randomUUID().slice(0, 8)}`;
-    const dlq = String((await c.sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl);
-    const dlqArn = (await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
-    const url = String(
-      (await c.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) } }))).QueueUrl,
-    );
+    const queue = await queueWithDlq('die-after-success', 3, c.sqs);
+    const { url, dlqUrl: dlq } = queue;
     stops.push(() => c.sqs.send(new DeleteQueueCommand({ QueueUrl: url })), () => c.sqs.send(new DeleteQueueCommand({ QueueUrl: dlq })));
-    const arn = String((await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn);
     const store = new DynamoSuppressionStore(c.documents, info.tables.SuppressionsTable?.name ?? 'missing');
     const handler = makeSesFeedbackHandler(() => ({ store, deadLetters: new SqsDeadLetterSink(c.sqs, dlq), policy: DEFAULT_POLICY }));
-    const poller = new SqsPoller({
-      name,
-      client: c.sqs,
-      queueUrl: url,
-      queueArn: arn,
-      region: info.region,
-      batchSize: 10,
-      reportBatchItemFailures: true,
-      concurrency: 1,
-      retryDelaySeconds: 0,
-      invoke: (event) => handler(event as SQSEvent, lambdaContext(name, 30, 256, info.region)),
-      onError: () => undefined,
-    });
+    const poller = startTestPoller(queue, handler, { name: 'die-after-success' });
     // Every successful invocation dies once (a message at most once).
     poller.dieAfterSuccess.rate = 1;
-    poller.start();
     stops.push(() => poller.stop());
     const email = uniqueEmail('dies-after-write');
 
     // Act
-    await c.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: bounceBody(email) }));
+    await c.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(sesBounceEvent(email, `fb-die-${email}`)) }));
 
     // Assess: handled, killed before the delete, handled again, deleted.
     await waitFor(async () => {

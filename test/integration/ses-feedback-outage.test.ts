@@ -2,15 +2,13 @@
  * Store outages: the real ses-feedback handler, the Lambda-style SQS poller and a real queue
  * with a redrive policy, against a DynamoDB table that is missing (an outage) and then back.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { makeSesFeedbackHandler, type SesFeedbackDeps } from '../../functions/ses-feedback/handler.ts';
 import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
 import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.ts';
 import { DEFAULT_POLICY } from '../../shared/domain/suppression-policy.ts';
-import { clients, drain, localInfo, queueDepth, queueWithDlq, ROOT, startTestPoller, stopTestPollers, uniqueEmail, waitFor } from './helpers.ts';
+import { clients, drain, localInfo, queueDepth, queueWithDlq, sesBounceEvent, startTestPoller, stopTestPollers, uniqueEmail, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -20,12 +18,7 @@ afterAll(stopTestPollers);
 const startPoller = (queue: { url: string; arn: string }, deps: SesFeedbackDeps, retryDelaySeconds = 0) =>
   startTestPoller(queue, makeSesFeedbackHandler(() => deps), { name: 'outage', retryDelaySeconds });
 
-function bounceBody(email: string): string {
-  const n = JSON.parse(readFileSync(join(ROOT, 'events', 'ses', 'event_Bounce.json'), 'utf8'));
-  n.bounce.bouncedRecipients = [{ emailAddress: email, status: '5.1.1' }];
-  n.bounce.feedbackId = `fb-outage-${email}`;
-  return JSON.stringify(n);
-}
+const bounceBody = (email: string): string => JSON.stringify(sesBounceEvent(email, `fb-outage-${email}`));
 
 describe('ses-feedback during a store outage', () => {
   it('retries a record the store cannot take and redrives it to the DLQ after maxReceiveCount', async () => {

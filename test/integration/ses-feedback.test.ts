@@ -1,14 +1,13 @@
 /**
  * SES -> SNS -> SQS -> ses-feedback -> DynamoDB, on the local stack with real SDK clients.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoSuppressionStore } from '../../shared/adapters/dynamo-suppression-store.ts';
 import type { AddressState } from '../../shared/domain/suppression-policy.ts';
-import { cli, clients, drain, localInfo, queue, queueDepth, ROOT, uniqueEmail, waitFor, queueIdle as waitForIdle, stateOf as stateOfAddress } from './helpers.ts';
+import { cli, clients, drain, eventFile, localInfo, queue, queueDepth, ROOT, sesClassicBounce, uniqueEmail, waitFor, queueIdle as waitForIdle, stateOf as stateOfAddress } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -17,19 +16,7 @@ const feedbackQueue = queue('SesFeedbackQueue');
 const dlq = queue('SesFeedbackDLQ');
 const topicArn = info.topics.SesFeedbackTopic?.arn ?? 'missing';
 
-function fixture(name: string): Record<string, any> {
-  return structuredClone(JSON.parse(readFileSync(join(ROOT, 'events', 'ses', name), 'utf8')));
-}
-
-function bounceFor(recipients: string[], opts: { type?: string; feedbackId?: string; at?: string } = {}) {
-  const n = fixture('classic_bounce_with_dsn.json');
-  n.bounce.bounceType = opts.type ?? 'Permanent';
-  n.bounce.feedbackId = opts.feedbackId ?? `fb-${Math.random().toString(36).slice(2)}`;
-  n.bounce.timestamp = opts.at ?? new Date().toISOString();
-  n.bounce.bouncedRecipients = recipients.map((emailAddress) => ({ emailAddress, status: '5.1.1', action: 'failed' }));
-  n.mail.destination = recipients;
-  return n;
-}
+const fixture = (name: string) => eventFile('ses', name);
 
 async function publish(notification: unknown): Promise<void> {
   await c.sns.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(notification) }));
@@ -44,7 +31,7 @@ describe('SES feedback loop', () => {
     // Prepare
     const recipients = [uniqueEmail('Hard-A'), uniqueEmail('hard-b'), uniqueEmail('HARD-C')];
     // Act
-    await publish(bounceFor(recipients));
+    await publish(sesClassicBounce(recipients));
     // Assess
     for (const r of recipients) {
       const s = await stateOf(r);
@@ -70,7 +57,7 @@ describe('SES feedback loop', () => {
   it('applies a redelivered notification exactly once', async () => {
     // Prepare: the same SES feedback delivered as two SNS messages, and one SQS body sent twice.
     const email = uniqueEmail('redelivered');
-    const n = bounceFor([email], { type: 'Transient', feedbackId: `fb-dup-${email}` });
+    const n = sesClassicBounce([email], { type: 'Transient', feedbackId: `fb-dup-${email}` });
     const body = JSON.stringify({ Type: 'Notification', MessageId: 'sns-1', TopicArn: topicArn, Message: JSON.stringify(n), Timestamp: n.bounce.timestamp });
     // Act
     await publish(n);
@@ -91,8 +78,8 @@ describe('SES feedback loop', () => {
     const delivered = uniqueEmail('soft-delivered');
     const day = (d: number) => new Date(Date.UTC(2026, 5, d)).toISOString();
     for (const d of [1, 2]) {
-      await publish(bounceFor([repeat], { type: 'Transient', at: day(d) }));
-      await publish(bounceFor([delivered], { type: 'Transient', at: day(d) }));
+      await publish(sesClassicBounce([repeat], { type: 'Transient', at: day(d) }));
+      await publish(sesClassicBounce([delivered], { type: 'Transient', at: day(d) }));
     }
     await stateOf(delivered, (s) => s.counts['soft-bounce'] === 2);
     await stateOf(repeat, (s) => s.counts['soft-bounce'] === 2);
@@ -102,8 +89,8 @@ describe('SES feedback loop', () => {
     delivery.mail.messageId = `delivery-${delivered}`;
     await publish(delivery);
     await stateOf(delivered, (s) => s.softBounces.length === 0 && s.lastDeliveryAt === day(3));
-    await publish(bounceFor([repeat], { type: 'Transient', at: day(4) }));
-    await publish(bounceFor([delivered], { type: 'Transient', at: day(4) }));
+    await publish(sesClassicBounce([repeat], { type: 'Transient', at: day(4) }));
+    await publish(sesClassicBounce([delivered], { type: 'Transient', at: day(4) }));
 
     const suppressed = await stateOf(repeat, (s) => s.suppressions.length > 0);
     expect(suppressed.suppressions[0]).toMatchObject({ reason: 'bounce', scope: 'global' });
@@ -132,7 +119,7 @@ describe('SES feedback loop', () => {
         QueueUrl: feedbackQueue.url,
         Entries: [
           { Id: 'bad-json', MessageBody: 'definitely { not json' },
-          { Id: 'good', MessageBody: JSON.stringify(bounceFor([email])) },
+          { Id: 'good', MessageBody: JSON.stringify(sesClassicBounce([email])) },
           { Id: 'not-ses', MessageBody: JSON.stringify({ hello: 'world' }) },
         ],
       }),

@@ -18,7 +18,7 @@ import type { SyncItem } from '../../shared/ports/sync-state.ts';
 import { mapLimit } from '../../shared/services/sync-drain.ts';
 import { WEBHOOK_SECRET } from './global-setup.ts';
 import { SYNC_TEST_ENV, SYNC_TEST_SIMULATORS } from './sync-settings.ts';
-import { cli, clients, drain, localInfo, queue, ROOT, uniqueEmail, waitFor } from './helpers.ts';
+import { cli, clients, drain, localInfo, queue, ROOT, sesClassicBounce, uniqueEmail, waitFor } from './helpers.ts';
 
 const c = clients();
 const info = localInfo();
@@ -94,16 +94,6 @@ async function api(method: string, email: string, body?: unknown, query = ''): P
 const mailtrapFor = async (email: string) => (await mailtrapState()).entries.filter((e) => e.email.toLowerCase() === email.toLowerCase());
 const sesFor = async (email: string) => (await sesState()).entries.filter((e) => e.EmailAddress.toLowerCase() === email.toLowerCase());
 
-function sesBounce(recipient: string): Record<string, any> {
-  const n = structuredClone(JSON.parse(readFileSync(join(ROOT, 'events', 'ses', 'classic_bounce_with_dsn.json'), 'utf8')));
-  n.bounce.bounceType = 'Permanent';
-  n.bounce.feedbackId = `fb-${randomUUID()}`;
-  n.bounce.timestamp = new Date().toISOString();
-  n.bounce.bouncedRecipients = [{ emailAddress: recipient, status: '5.1.1', action: 'failed' }];
-  n.mail.destination = [recipient];
-  return n;
-}
-
 function mailtrapEvent(file: string, overrides: Record<string, unknown>): string {
   const body = structuredClone(JSON.parse(readFileSync(join(ROOT, 'events', 'mailtrap', file), 'utf8')));
   body.events[0] = { ...body.events[0], event_id: randomUUID(), timestamp: Math.floor(Date.now() / 1000), ...overrides };
@@ -122,7 +112,7 @@ describe('suppression sync: push', () => {
     // Prepare
     const email = uniqueEmail('SES-Bounce');
     // Act: SES -> SNS -> SQS -> ses-feedback -> store -> stream -> outbox -> mailtrap-sync
-    await c.sns.send(new PublishCommand({ TopicArn: info.topics.SesFeedbackTopic?.arn, Message: JSON.stringify(sesBounce(email)) }));
+    await c.sns.send(new PublishCommand({ TopicArn: info.topics.SesFeedbackTopic?.arn, Message: JSON.stringify(sesClassicBounce([email])) }));
     await queued(email, 'mailtrap');
     const records = await drainUntil(async () => {
       const r = await mailtrapFor(email);
@@ -390,6 +380,21 @@ describe('suppression sync: pull', () => {
     await runScheduled('suppression-reconcile');
     // Assess
     expect((await store.get(email))?.suppressions).toMatchObject([{ reason: 'complaint', source: 'reconcile' }]);
+  });
+
+  it('starts the SES pass over when SES rejects the saved NextToken', async () => {
+    // Prepare: an entry SES lists, and a saved checkpoint whose NextToken SES does not accept.
+    const email = uniqueEmail('Dash-BadToken');
+    await sim(ses, 'suppressions', [{ EmailAddress: email, Reason: 'BOUNCE' }]);
+    await sync.putControl('reconcile#ses', { passStartedAt: new Date(Date.now() - 60_000).toISOString(), nextToken: 'not-a-token-ses-issued' });
+    // Act
+    const reports = (await runScheduled('suppression-reconcile')).result as Array<{ provider: string; passCompleted: boolean }>;
+    // Assess: the pass started again from the beginning, read the entry and finished.
+    expect(reports.find((r) => r.provider === 'ses')).toMatchObject({ passCompleted: true });
+    expect((await store.get(email))?.suppressions).toMatchObject([{ reason: 'bounce', source: 'reconcile' }]);
+    const checkpoint = await sync.getControl<{ nextToken?: string; completedAt?: string }>('reconcile#ses');
+    expect(checkpoint?.nextToken).toBeUndefined();
+    expect(typeof checkpoint?.completedAt).toBe('string');
   });
 
   it('does not re-import an entry a person removed after the provider recorded it', async () => {

@@ -167,7 +167,7 @@ describe('one-click unsubscribe: HTTP', () => {
       await runScheduled('mailtrap-sync');
       const r = (await sim<MailtrapState>(info.endpoints.mailtrap ?? '', 'state')).entries.filter((e) => e.email === email);
       return r.length === 2 ? r : undefined;
-    }, 'Mailtrap unsubscriptions');
+    }, 'Mailtrap unsubscriptions', 60_000);
     expect(records.map((r) => [r.domain_name, r.sending_stream, r.type]).sort()).toEqual([
       ['examplesender.com', 'transactional', 'unsubscription'],
       ['news.examplesender.com', 'transactional', 'unsubscription'],
@@ -176,7 +176,7 @@ describe('one-click unsubscribe: HTTP', () => {
       await runScheduled('ses-sync');
       const s = await sim<SesState>(info.endpoints.sesv2 ?? '', 'state');
       return s.contactLists.flatMap((l) => l.contacts).find((x) => x.EmailAddress === email);
-    }, 'SES contact');
+    }, 'SES contact', 60_000);
     expect(contact.UnsubscribeAll).toBe(true);
-  });
+  }, 150_000);
 });

@@ -16,7 +16,7 @@ import type { SpecDatabase } from '@aws-cdk/service-spec-types';
 
 type PropertyType = import('@aws-cdk/service-spec-types').PropertyType;
 type Props = Record<string, { type: PropertyType; previousTypes?: PropertyType[]; required?: boolean }>;
-export interface TemplateResource {
+interface TemplateResource {
   Type: string;
   Properties?: Record<string, unknown>;
   [key: string]: unknown;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadServiceConfig, ServerlessConfigError } from '../../local/serverless-config.ts';
 import { ResourceRegistry, ResourceResolutionError } from '../../local/resources.ts';
+import { dynamoJvmFlags } from '../../local/emulators.ts';
 
 function write(yaml: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'mb-cfg-')), 'serverless.yml');
@@ -77,5 +78,16 @@ describe('intrinsics against local resources', () => {
   it('names what it cannot resolve', () => {
     expect(() => reg.resolve({ Ref: 'Missing' })).toThrow(ResourceResolutionError);
     expect(() => reg.resolve({ 'Fn::GetAtt': ['Queue', 'StreamArn'] })).toThrow(/Queue.StreamArn/);
+  });
+});
+
+describe('DynamoDB Local JVM profiles', () => {
+  it('keeps the tests on C1 only and gives npm start the full tiered JIT, same GC and heap', () => {
+    const quick = dynamoJvmFlags('quick-start');
+    const full = dynamoJvmFlags('throughput');
+    expect(quick).toContain('-XX:TieredStopAtLevel=1');
+    expect(full.some((f) => f.startsWith('-XX:TieredStopAtLevel'))).toBe(false);
+    expect(full).toEqual(quick.filter((f) => f !== '-XX:TieredStopAtLevel=1'));
+    expect(full).toEqual(expect.arrayContaining(['-XX:+UseSerialGC', '-Xmx256m']));
   });
 });

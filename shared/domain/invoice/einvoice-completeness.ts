@@ -20,10 +20,10 @@
 import type { InvoiceFields } from './types.ts';
 import { textOf, type XmlElement } from './xml-document.ts';
 
-export const HEADER_TERMS = ['BT-1', 'BT-2', 'BT-3', 'BT-5', 'BT-24', 'BT-27', 'BT-40', 'BT-44', 'BT-55'] as const;
-export const TOTAL_TERMS = ['BT-106', 'BT-109', 'BT-112', 'BT-115'] as const;
-export const VAT_BREAKDOWN_TERMS = ['BT-116', 'BT-117', 'BT-118'] as const;
-export const LINE_TERMS = ['BT-126', 'BT-129', 'BT-131', 'BT-146', 'BT-151', 'BT-153'] as const;
+const HEADER_TERMS = ['BT-1', 'BT-2', 'BT-3', 'BT-5', 'BT-24', 'BT-27', 'BT-40', 'BT-44', 'BT-55'] as const;
+const TOTAL_TERMS = ['BT-106', 'BT-109', 'BT-112', 'BT-115'] as const;
+const VAT_BREAKDOWN_TERMS = ['BT-116', 'BT-117', 'BT-118'] as const;
+const LINE_TERMS = ['BT-126', 'BT-129', 'BT-131', 'BT-146', 'BT-151', 'BT-153'] as const;
 
 export type BusinessTerm =
   | (typeof HEADER_TERMS)[number]
@@ -93,7 +93,7 @@ class TermPresence {
 }
 
 /** Groups of one kind (VAT breakdowns, lines) and, per group term, where a syntax keeps it. */
-export interface TermGroups {
+interface TermGroups {
   elements: readonly XmlElement[];
   terms: Readonly<Record<string, (group: XmlElement) => XmlElement | undefined>>;
 }

@@ -8,7 +8,7 @@ export type InvoiceFormat = 'factur-x' | 'zugferd' | 'xrechnung-ubl' | 'xrechnun
 
 export type InvoiceDocumentType = 'invoice' | 'credit-note';
 
-export type RecognitionMethod = 'structured-xml' | 'embedded-xml' | 'pdf-text';
+type RecognitionMethod = 'structured-xml' | 'embedded-xml' | 'pdf-text';
 
 export interface RecognisedInvoice {
   format: InvoiceFormat;
@@ -49,7 +49,7 @@ export interface RecognisedInvoice {
  * - einvoice-incomplete: an e-invoice lacks mandatory EN 16931 business terms of the profile
  *   it claims; `missing` names them ("BT-2", "BT-112", ...). Its confidence is below 1.
  */
-export interface EinvoiceIncompleteWarning {
+interface EinvoiceIncompleteWarning {
   code: 'einvoice-incomplete';
   missing: string[];
 }
@@ -74,7 +74,7 @@ export type RecognitionWarning = EinvoiceIncompleteWarning;
  *   text items, XML elements: shared/domain/invoice/budget.ts); stored, not recognised
  * - recognition-failed: unexpected internal error (a bug); the message has the details
  */
-export type RecognitionProblemCode =
+type RecognitionProblemCode =
   | 'empty'
   | 'too-large'
   | 'unsupported-type'

@@ -258,6 +258,22 @@ describe('import jobs', () => {
     ]);
   });
 
+  it('reads quoted CSV fields, and counts a line with malformed quoting as a failed record', async () => {
+    const url = await upload('quoted.csv', '"d@example.com","BOUNCE"\r\n "e@example.com" , COMPLAINT\n"f@example.com,BOUNCE\ng@example.com,BOUNCE\n');
+    const { JobId } = await ses.send(
+      new CreateImportJobCommand({
+        ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: 'PUT' } },
+        ImportDataSource: { S3Url: url, DataFormat: 'CSV' },
+      }),
+    );
+    expect(await waitForJob(JobId as string)).toMatchObject({ JobStatus: 'COMPLETED', ProcessedRecordsCount: 4, FailedRecordsCount: 1 });
+    expect(sim.entries().map((e) => [e.EmailAddress, e.Reason])).toEqual([
+      ['d@example.com', 'BOUNCE'],
+      ['e@example.com', 'COMPLAINT'],
+      ['g@example.com', 'BOUNCE'],
+    ]);
+  });
+
   it('imports NDJSON for PUT and DELETE', async () => {
     const putUrl = await upload(
       'put.ndjson',
