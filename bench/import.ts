@@ -27,7 +27,6 @@
  *
  *   npm run bench:import            (ROWS=100000 SAMPLE=5000 CONCURRENCY=4 JIT=throughput to change)
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, createWriteStream } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +37,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, type DynamoJit } from '../local/emulators.ts';
 import { loadServiceConfig } from '../local/serverless-config.ts';
 import { provisionResources, ResourceRegistry } from '../local/resources.ts';
+import { runMeasured, type MeasuredRun } from './measured-child.ts';
 import { PROJECT_ROOT } from '../local/stack.ts';
 
 export class BenchFailedError extends Error {
@@ -73,34 +73,12 @@ async function writeCsv(path: string, tag: string, rows: number): Promise<{ inva
   return { invalid, duplicate };
 }
 
-interface Run {
-  ms: number;
-  maxRssMb: number;
-  cpuMs: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = MeasuredRun;
 
-function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, '--disable-warning=ExperimentalWarning', '--import', 'tsx', '--import', join(PROJECT_ROOT, 'bench', 'report-max-rss.ts'), ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const ms = performance.now() - started;
-      const rss = /MAXRSS_KB (\d+) CPU_MS (\d+)/.exec(stderr);
-      if (code !== 0 && code !== 1) return reject(new BenchFailedError(`${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      resolve({ ms, maxRssMb: rss ? Number(rss[1]) / 1024 : NaN, cpuMs: rss ? Number(rss[2]) : NaN, stdout, stderr });
-    });
-  });
+async function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Run> {
+  const r = await runMeasured(args, { env: { ...process.env, ...env }, nodeArgs });
+  if (r.code !== 0 && r.code !== 1) throw new BenchFailedError(`${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`);
+  return r;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -36,7 +36,7 @@
  *
  *   npm run bench:migration      (ADDRESSES=100000 SAMPLE=100 to change)
  */
-import { spawn } from 'node:child_process';
+import { runMeasured, type MeasuredRun } from './measured-child.ts';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -131,26 +131,11 @@ try {
     return body.result;
   };
 
-  interface Run { ms: number; maxRssMb: number; stdout: string; stderr: string }
-  const cli = (args: string[]): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const started = performance.now();
-      const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', '--import', join(PROJECT_ROOT, 'bench', 'report-max-rss.ts'), join(PROJECT_ROOT, 'bin', 'cli.ts'), ...args], {
-        cwd: PROJECT_ROOT,
-        env: { ...cliEnv, MAILBRIDGE_LOCAL_STATE: stateFile },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        const rss = /MAXRSS_KB (\d+)/.exec(stderr);
-        if (code !== 0) return reject(new BenchFailedError(`mailbridge ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-        resolve({ ms: performance.now() - started, maxRssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout, stderr });
-      });
-    });
+  const cli = async (args: string[]): Promise<MeasuredRun> => {
+    const r = await runMeasured([join(PROJECT_ROOT, 'bin', 'cli.ts'), ...args], { env: { ...cliEnv, MAILBRIDGE_LOCAL_STATE: stateFile } });
+    if (r.code !== 0) throw new BenchFailedError(`mailbridge ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`);
+    return r;
+  };
   const migrateStatus = async () => {
     const r = await cli(['migrate', 'status', '--json']);
     return { ...r, status: JSON.parse(r.stdout) as MigrationStatus };
