@@ -13,6 +13,8 @@ export const BUNDLE_BUDGETS_KIB: Readonly<Record<string, number>> = {
   'mailtrap-events': 340,
   'suppression-changes': 310,
   'suppressions-api': 310,
+  // DynamoDB only (a Scan of the sync table and its control items).
+  'migration-status': 310,
   // + the SSM client Powertools Parameters needs for the token secrets.
   unsubscribe: 410,
   'mailtrap-sync': 440,

@@ -3,40 +3,31 @@
  * (shared/services/migration-status.ts), read from the sync table of the local stack or a
  * deployed stage.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSyncState } from '../../shared/adapters/dynamo-sync-state.ts';
 import { runSettingsFromEnv } from '../../shared/adapters/sync-deps.ts';
-import type { Provider } from '../../shared/domain/suppression-sync.ts';
-import type { SyncItem } from '../../shared/ports/sync-state.ts';
 import { UPLOAD_CONTROL, type UploadControl } from '../../shared/services/mailtrap-import.ts';
-import { countItems, emptyCounts, formatMigrationStatus, migrationStatus } from '../../shared/services/migration-status.ts';
+import { PUBLISHED_CONTROL, type PublishedMigrationStatus } from '../../shared/services/migration-metrics.ts';
+import { countSyncTable, formatMigrationStatus, migrationStatus, newCountPass } from '../../shared/services/migration-status.ts';
 import { syncConfigFor, tableName } from '../target.ts';
 import { UsageError, type Command, type CommandContext } from './context.ts';
 
-
+/**
+ * Counts now (a full pass over the sync table); estimates at the stage's paces when its
+ * `migration-status` function has published them (a deployed stage, or `npm start`), else at
+ * the paces of this shell's environment, and says which.
+ */
 async function status(ctx: CommandContext): Promise<number> {
   const target = await ctx.target();
-  const table = tableName(target, 'SuppressionSyncTable');
+  const sync = new DynamoSyncState(target.documents, tableName(target, 'SuppressionSyncTable'));
   const now = Date.now();
-  const nowIso = new Date(now).toISOString();
-  const counts: Record<Provider, ReturnType<typeof emptyCounts>> = { ses: emptyCounts(), mailtrap: emptyCounts() };
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await target.documents.send(
-      new ScanCommand({
-        TableName: table,
-        ProjectionExpression: 'pk, sk, #s, awaitImportUntil, awaitTargets',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    const items = (out.Items ?? []).filter((i) => i.pk !== '@control').map((i) => ({ ...(i as unknown as SyncItem), provider: i.sk as Provider }));
-    countItems(counts, items, nowIso);
-    start = out.LastEvaluatedKey;
-  } while (start);
-  const upload = (await new DynamoSyncState(target.documents, table).getControl<UploadControl>(UPLOAD_CONTROL)) ?? null;
-  const result = migrationStatus({ counts, settings: runSettingsFromEnv(), config: syncConfigFor(target), upload, now });
-  process.stdout.write(ctx.flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatMigrationStatus(result));
+  const { pass } = await countSyncTable(sync, newCountPass(new Date(now).toISOString()), { now: Date.now });
+  const upload = (await sync.getControl<UploadControl>(UPLOAD_CONTROL)) ?? null;
+  const published = await sync.getControl<PublishedMigrationStatus>(PUBLISHED_CONTROL);
+  const paces = published
+    ? { settings: published.settings, config: published.config, from: `the stage's, as its migration-status function published them at ${published.at}` }
+    : { settings: runSettingsFromEnv(), config: syncConfigFor(target), from: "this shell's environment (the stage's migration-status function has not published yet)" };
+  const result = { ...migrationStatus({ counts: pass.counts, settings: paces.settings, config: paces.config, upload, now }), pacesFrom: paces.from, published: published ? { at: published.at, providers: published.status.providers } : null };
+  process.stdout.write(ctx.flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatMigrationStatus(result)}paces: ${paces.from}\n`);
   return 0;
 }
 

@@ -13,10 +13,10 @@
  *   import jobs (an address never starts with `@`).
  */
 import { conditional } from './dynamo-errors.ts';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Provider } from '../domain/suppression-sync.ts';
 import { normaliseEmail } from '../domain/email-address.ts';
-import type { SyncItem, SyncStateStore } from '../ports/sync-state.ts';
+import type { SyncItem, SyncScanCursor, SyncStateStore, SyncStatusReader, SyncStatusRow } from '../ports/sync-state.ts';
 
 const DUE_INDEX = 'due';
 const CONTROL = '@control';
@@ -26,7 +26,7 @@ function toSyncItem(raw: Record<string, unknown>): SyncItem {
   return { applied: {}, spellings: [], attempts: 0, generation: 0, ...(rest as Partial<SyncItem>), email: pk, provider: sk } as SyncItem;
 }
 
-export class DynamoSyncState implements SyncStateStore {
+export class DynamoSyncState implements SyncStateStore, SyncStatusReader {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -234,6 +234,23 @@ export class DynamoSyncState implements SyncStateStore {
     );
     // A newer change re-queued it meanwhile: keep what Mailtrap is known to hold, the drain does the rest.
     if (!ok) await this.saveApplied(item, input.applied, input.now);
+  }
+
+  /** A Scan page projected to what a count needs (eventually consistent: a count is a view, not a decision). */
+  async statusPage(cursor?: SyncScanCursor, limit?: number): Promise<{ rows: SyncStatusRow[]; next?: SyncScanCursor | undefined }> {
+    const out = await this.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        ProjectionExpression: 'pk, sk, #s, awaitImportUntil, awaitTargets',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ...(cursor ? { ExclusiveStartKey: cursor } : {}),
+        ...(limit ? { Limit: limit } : {}),
+      }),
+    );
+    const rows = (out.Items ?? [])
+      .filter((i) => i.pk !== CONTROL)
+      .map((i) => ({ provider: i.sk as Provider, status: i.status as SyncStatusRow['status'], awaitImportUntil: i.awaitImportUntil as string | undefined, awaitTargets: i.awaitTargets as Record<string, string> | undefined }));
+    return { rows, next: out.LastEvaluatedKey };
   }
 
   async getControl<T>(name: string): Promise<T | undefined> {

@@ -76,3 +76,22 @@ export function parseGrace(value: string): number {
   const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
   return Math.round(Number(m[1]) * unit);
 }
+
+/** Control record: an upload is awaited (reconciliation then looks for awaited targets). */
+export const UPLOAD_CONTROL = 'mailtrap-upload#awaiting';
+
+export interface UploadControl {
+  exportId: string;
+  exportedAt: string;
+  until: string;
+  addresses: number;
+  files: UploadFile[];
+}
+
+export interface UploadFile {
+  file: string;
+  /** What to choose in Mailtrap's "Upload CSV" dialog. */
+  domain: string;
+  stream: 'Any' | 'Transactional' | 'Bulk';
+  addresses: number;
+}

@@ -61,3 +61,16 @@ export interface SyncStateStore {
   deleteControl(name: string): Promise<void>;
   listControl<T>(prefix: string): Promise<Array<{ name: string; value: T }>>;
 }
+
+/** Where a paged pass over the sync table stands: the key to go on from (none: from the start). */
+export type SyncScanCursor = Record<string, unknown>;
+
+/** What a migration count reads of one sync item. */
+export type SyncStatusRow = Pick<SyncItem, 'provider' | 'status' | 'awaitImportUntil' | 'awaitTargets'>;
+
+/** A paged read of every address's sync status (control items left out), for the migration view. */
+export interface SyncStatusReader {
+  /** One page from `cursor` (at most `limit` items, else DynamoDB's 1 MB); `next` absent at the end. */
+  statusPage(cursor?: SyncScanCursor, limit?: number): Promise<{ rows: SyncStatusRow[]; next?: SyncScanCursor | undefined }>;
+}
+

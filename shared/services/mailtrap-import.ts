@@ -17,24 +17,8 @@ import { desiredFor, originalSpelling, type SyncConfig, type SyncPlan } from '..
 import type { SyncItem, SyncStateStore } from '../ports/sync-state.ts';
 import { iso, mapLimit, type Clock } from './sync-drain.ts';
 
-/** Control record: an upload is awaited (reconciliation then looks for awaited targets). */
-export const UPLOAD_CONTROL = 'mailtrap-upload#awaiting';
-
-export interface UploadControl {
-  exportId: string;
-  exportedAt: string;
-  until: string;
-  addresses: number;
-  files: UploadFile[];
-}
-
-interface UploadFile {
-  file: string;
-  /** What to choose in Mailtrap's "Upload CSV" dialog. */
-  domain: string;
-  stream: 'Any' | 'Transactional' | 'Bulk';
-  addresses: number;
-}
+export { UPLOAD_CONTROL, type UploadControl } from '../domain/mailtrap-import.ts';
+import { UPLOAD_CONTROL, type UploadControl, type UploadFile } from '../domain/mailtrap-import.ts';
 
 const streamLabel = (s: UploadGroup['stream']): UploadFile['stream'] => (s === 'any' ? 'Any' : s === 'bulk' ? 'Bulk' : 'Transactional');
 

@@ -6,7 +6,7 @@
  */
 import { scheduleRuns } from '../domain/rate-limit.ts';
 import type { Provider, SyncConfig } from '../domain/suppression-sync.ts';
-import type { SyncItem, SyncStatus } from '../ports/sync-state.ts';
+import type { SyncScanCursor, SyncStatus, SyncStatusReader, SyncStatusRow } from '../ports/sync-state.ts';
 import type { RunSettings } from '../adapters/sync-deps.ts';
 import type { UploadControl } from './mailtrap-import.ts';
 import { displayStatus } from './sync-status.ts';
@@ -35,12 +35,47 @@ export function emptyCounts(): StatusCounts {
 }
 
 /** Fold items (a scan of the sync table, any order) into counts per provider. */
-export function countItems(counts: Record<Provider, StatusCounts>, items: Iterable<Pick<SyncItem, 'provider' | 'status' | 'awaitImportUntil' | 'awaitTargets'>>, nowIso: string): void {
+export function countItems(counts: Record<Provider, StatusCounts>, items: Iterable<SyncStatusRow>, nowIso: string): void {
   for (const item of items) {
     const c = counts[item.provider];
     if (!c) continue;
-    c[displayStatus(item as SyncItem, nowIso)]++;
+    c[displayStatus(item, nowIso)]++;
   }
+}
+
+/** A pass over the sync table in pages: what it has counted so far and where it goes on. */
+export interface CountPass {
+  startedAt: string;
+  counts: Record<Provider, StatusCounts>;
+  pages: number;
+  cursor?: SyncScanCursor | undefined;
+}
+
+export function newCountPass(nowIso: string): CountPass {
+  return { startedAt: nowIso, counts: { ses: emptyCounts(), mailtrap: emptyCounts() }, pages: 0 };
+}
+
+/**
+ * Counts every address's sync status, page after page, from where `pass` stopped. With
+ * `deadline`, stops after the page that reaches it and returns `done: false` with the cursor to
+ * go on from (a scheduled function resumes it next run); without, reads to the end (the CLI).
+ */
+export async function countSyncTable(
+  reader: SyncStatusReader,
+  pass: CountPass,
+  options: { now: () => number; deadline?: number; pageLimit?: number },
+): Promise<{ pass: CountPass; done: boolean }> {
+  let cursor = pass.cursor;
+  const counts = { ses: { ...pass.counts.ses }, mailtrap: { ...pass.counts.mailtrap } };
+  let pages = pass.pages;
+  do {
+    const page = await reader.statusPage(cursor, options.pageLimit);
+    countItems(counts, page.rows, new Date(options.now()).toISOString());
+    pages++;
+    cursor = page.next;
+    if (cursor && options.deadline !== undefined && options.now() >= options.deadline) return { pass: { ...pass, counts, pages, cursor }, done: false };
+  } while (cursor);
+  return { pass: { startedAt: pass.startedAt, counts, pages }, done: true };
 }
 
 const duration = (ms: number) => (ms < 90_000 ? `${Math.ceil(ms / 1000)} s` : ms < 5_400_000 ? `${Math.ceil(ms / 60_000)} min` : ms < 172_800_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${(ms / 86_400_000).toFixed(1)} days`);

@@ -25,20 +25,13 @@ import type { AddressState } from '../domain/suppression-policy.ts';
 import { backoffMs, desiredFor, planSync, type Provider, type SyncConfig, type SyncPlan } from '../domain/suppression-sync.ts';
 import { Pacer, type RateSpec } from '../domain/rate-limit.ts';
 import { addressRef, logger, metrics } from '../observability.ts';
+import type { Clock } from './run-clock.ts';
 
 export class RunBudgetExhaustedError extends Error {
   override name = 'RunBudgetExhaustedError';
 }
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+export { runDeadline, systemClock, type Clock } from './run-clock.ts';
 
 /**
  * One provider account's pace for this run: every call waits for its slot; a slot past the
@@ -78,10 +71,6 @@ export class PacedCalls {
   }
 }
 
-/** When a scheduled run stops: its own budget, or 5 s before the function's timeout if sooner. */
-export function runDeadline(clock: Clock, budgetMs: number, remainingMs: number): number {
-  return clock.now() + Math.min(budgetMs, Math.max(0, remainingMs - 5_000));
-}
 
 /**
  * Runs `work` with the calls paced from where the previous run of the same pace left off, and

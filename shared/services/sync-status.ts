@@ -12,7 +12,7 @@ import type { SyncItem, SyncStatus } from '../ports/sync-state.ts';
  * targets still await a dashboard upload is `awaiting-import` (the drain holds it, see
  * mailtrap-import.ts), until the grace ends.
  */
-export function displayStatus(item: SyncItem, nowIso: string): SyncStatus {
+export function displayStatus(item: Pick<SyncItem, 'status' | 'awaitImportUntil' | 'awaitTargets'>, nowIso: string): SyncStatus {
   if (item.status === 'pending' && item.awaitImportUntil && item.awaitImportUntil > nowIso && Object.keys(item.awaitTargets ?? {}).length > 0) return 'awaiting-import';
   return item.status;
 }
