@@ -16,7 +16,10 @@
  *     row must come back `unchanged`);
  *  5. NEW, another ROWS file with the CLI's V8 heap capped at 64 MB (--max-old-space-size):
  *     the memory the import needs, as opposed to what V8 takes when memory is plentiful;
- *  6. NEW, another ROWS file into a second, fresh DynamoDB Local started with the other JIT
+ *  6. CEILING: the same number of writes of the import's items with no import around them
+ *     (bench/import-ceiling-child.ts): conditional TransactWriteItems as the import sends, and
+ *     unconditional BatchWriteItem for what the condition costs;
+ *  7. NEW, another ROWS file into a second, fresh DynamoDB Local started with the other JIT
  *     profile (the tests' C1-only JVM when the first is `npm start`'s): what the emulator's
  *     compiler is worth, in the same run (COMPARE_JIT=0 skips it).
  * Each emulator's start-up time (until it answers ListTables) is printed too.
@@ -154,6 +157,13 @@ try {
   // The same import in a 64 MB V8 heap: what the import itself needs (V8 grows its heap lazily when memory is plentiful).
   const capped = await cli(cappedFile, ['--max-old-space-size=64']);
   check('new path, 64 MB heap', capped, { rows: ROWS, accepted: ROWS - fullShape.invalid - fullShape.duplicate });
+  // What the emulator takes of the same writes with no import around them (bench/import-ceiling-child.ts).
+  const ceiling = async (mode: 'transact' | 'batch') => {
+    const r = await run([join(PROJECT_ROOT, 'bench', 'import-ceiling-child.ts'), mode, String(ROWS), CONCURRENCY, dynamo.endpoint, table, region]);
+    return { run: r, out: JSON.parse(r.stdout) as { rows: number; elapsedMs: number; bytesPerItem: number } };
+  };
+  const ceilingTransact = await ceiling('transact');
+  const ceilingBatch = await ceiling('batch');
   let other: { run: Run; startMs: number } | undefined;
   if (COMPARE_JIT) {
     await dynamo.stop();
@@ -185,6 +195,12 @@ try {
   console.log(`baseline in-process: ${fmt(baseOut.accepted)} rows written in ${(baseOut.elapsedMs / 1000).toFixed(1)} s = ${rate(baseOut.accepted, baseOut.elapsedMs)} rows/s (start-up excluded)`);
   console.log(`new path in-process (its own summary): ${fmt(fullSummary.rowsPerSecond ?? 0)} rows/s over ${((fullSummary.elapsedMs ?? 0) / 1000).toFixed(1)} s; ${progressLines} plain progress lines on stderr (not a TTY)`);
   console.log(`DynamoDB Local start-up (until it answers ListTables): ${JIT} ${(main.startMs / 1000).toFixed(1)} s${other ? `, ${OTHER_JIT} ${(other.startMs / 1000).toFixed(1)} s` : ''}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`);
+  const inImport = fullSummary.rowsPerSecond ?? 0;
+  const ceilingRate = ceilingTransact.out.rows / (ceilingTransact.out.elapsedMs / 1000);
+  console.log(
+    `ceiling, the same ${fmt(ROWS)} writes with no import (${ceilingTransact.out.bytesPerItem} B items, ${CONCURRENCY} requests in flight, writes timed only): conditional TransactWriteItems x100 ${fmt(ceilingRate)} rows/s` +
+      ` (the import reaches ${Math.round((100 * inImport) / ceilingRate)} % of it); unconditional BatchWriteItem x25 ${rate(ceilingBatch.out.rows, ceilingBatch.out.elapsedMs)} rows/s (not used: it would overwrite a concurrent writer)`,
+  );
   console.log(`speed-up at the same size: ${(SAMPLE / sample.ms / (baseOut.rows / base.ms)).toFixed(1)}x wall clock`);
 } finally {
   await dynamo.stop();
