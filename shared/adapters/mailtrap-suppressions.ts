@@ -9,6 +9,7 @@
  */
 import { ProviderCallError, type MailtrapRecord, type MailtrapSuppressionApi } from '../ports/provider-suppressions.ts';
 import { parseJson } from '../schemas/json.ts';
+import { domainKey } from '../domain/email-address.ts';
 
 export interface MailtrapApiConfig {
   baseUrl: string;
@@ -75,7 +76,7 @@ export class MailtrapSuppressions implements MailtrapSuppressionApi {
   private async fetchDomains(): Promise<Map<string, number>> {
     const { json } = await this.request('GET', '/api/domains');
     const list = (Array.isArray(json) ? json : ((json as { data?: unknown[] } | undefined)?.data ?? [])) as Array<{ id?: unknown; domain_name?: unknown }>;
-    return new Map(list.filter((d) => typeof d.id === 'number' && typeof d.domain_name === 'string').map((d) => [String(d.domain_name).toLowerCase(), d.id as number]));
+    return new Map(list.filter((d) => typeof d.id === 'number' && typeof d.domain_name === 'string').map((d) => [domainKey(String(d.domain_name)), d.id as number]));
   }
 
   async create(input: { email: string; domainId: number; stream: string; type: string }): Promise<void> {

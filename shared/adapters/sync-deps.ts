@@ -10,6 +10,7 @@
 import * as z from 'zod/mini';
 import { intVar, optionalVar, readConfig, requiredVar } from '../config.ts';
 import { parseRate, type RateSpec } from '../domain/rate-limit.ts';
+import { domainKey } from '../domain/email-address.ts';
 import { parseGrace } from '../domain/mailtrap-import.ts';
 import { MAILTRAP_STREAMS, type MailtrapStream, type SyncConfig } from '../domain/suppression-sync.ts';
 import type { DrainLimits } from '../services/sync-drain.ts';
@@ -38,7 +39,7 @@ export function syncConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SyncCon
   const bad = streams.filter((s) => !MAILTRAP_STREAMS.includes(s as MailtrapStream));
   if (bad.length > 0) throw new SyncConfigError(`MAILTRAP_SENDING_STREAMS: unknown stream(s) ${bad.join(', ')}`);
   return {
-    mailtrapDomains: list(c.MAILTRAP_SENDING_DOMAINS).map((d) => d.toLowerCase()),
+    mailtrapDomains: list(c.MAILTRAP_SENDING_DOMAINS).map(domainKey),
     mailtrapStreams: streams as MailtrapStream[],
     sesContactList: c.SES_CONTACT_LIST || undefined,
   };

@@ -65,17 +65,30 @@ const octets = (s: string) => Buffer.byteLength(s, 'utf8');
 
 export type AddressCheck = { ok: true; key: string; spelling: string } | { ok: false; problem: AddressProblem };
 
-function normaliseDomain(raw: string): string | AddressProblem {
+type DomainCheck = { ok: true; key: string } | { ok: false; problem: 'empty-domain' | 'invalid-domain' | 'domain-too-long'; lower: string };
+
+function normaliseDomain(raw: string): DomainCheck {
   const domain = raw.endsWith('.') ? raw.slice(0, -1) : raw;
-  if (domain === '') return 'empty-domain';
   const lower = domain.normalize('NFC').toLowerCase();
-  if (ADDRESS_LITERAL.test(lower)) return lower;
+  if (domain === '') return { ok: false, problem: 'empty-domain', lower };
+  if (ADDRESS_LITERAL.test(lower)) return { ok: true, key: lower };
   const ascii = domainToASCII(lower);
-  if (ascii === '') return 'invalid-domain';
-  if (octets(ascii) > MAX_DOMAIN_OCTETS) return 'domain-too-long';
+  if (ascii === '') return { ok: false, problem: 'invalid-domain', lower };
+  if (octets(ascii) > MAX_DOMAIN_OCTETS) return { ok: false, problem: 'domain-too-long', lower };
   const labels = ascii.split('.');
-  if (labels.some((l) => !LABEL.test(l) || l.length > MAX_LABEL_OCTETS)) return 'invalid-domain';
-  return ascii;
+  if (labels.some((l) => !LABEL.test(l) || l.length > MAX_LABEL_OCTETS)) return { ok: false, problem: 'invalid-domain', lower };
+  return { ok: true, key: ascii };
+}
+
+/**
+ * The one spelling of a sending domain wherever one is compared (scopes, configured Mailtrap
+ * domains, provider records, import rows, unsubscribe tokens): an address's domain rule (NFC,
+ * lower case, IDN as A-labels, no trailing dot), so `Bücher.example` and `xn--bcher-kva.example`
+ * are one domain. A value that rule refuses is kept trimmed, NFC and lower-cased.
+ */
+export function domainKey(raw: string): string {
+  const check = normaliseDomain(raw.trim());
+  return check.ok ? check.key : check.lower;
 }
 
 /** The store's key for `raw`, or the problem that keeps the store from holding it. */
@@ -95,8 +108,8 @@ export function checkEmailAddress(raw: string): AddressCheck {
   if (NEEDS_QUOTING.test(local)) return { ok: false, problem: 'local-part-needs-quoting' };
   if (octets(local) > MAX_LOCAL_OCTETS) return { ok: false, problem: 'local-part-too-long' };
   const domain = normaliseDomain(spelling.slice(at + 1));
-  if (domain === 'empty-domain' || domain === 'invalid-domain' || domain === 'domain-too-long') return { ok: false, problem: domain };
-  return { ok: true, key: `${local}@${domain}`, spelling };
+  if (!domain.ok) return { ok: false, problem: domain.problem };
+  return { ok: true, key: `${local}@${domain.key}`, spelling };
 }
 
 /** The store's key for an address; throws `InvalidEmailAddressError` naming the problem. */

@@ -18,6 +18,7 @@
  * not yet known to be held). All configured pairs -> the global set (all domains, stream
  * Any); else per domain: every configured stream -> (domain, Any), some -> (domain, stream).
  */
+import { domainKey } from './email-address.ts';
 import { mailtrapTargetKey, parseMailtrapTargetKey, type MailtrapStream, type SyncConfig, type Target } from './suppression-sync.ts';
 
 /** Mailtrap's documented per-domain limit for pasted addresses; used as the file size by default. */
@@ -62,7 +63,7 @@ export function uploadGroupsFor(needed: Record<string, string>, config: SyncConf
  * stream of its domain when the upload chose Any (listed as `any`, or without a stream).
  */
 export function targetsOfRecord(record: { domain_name?: string | null | undefined; sending_stream?: string | null | undefined }, config: SyncConfig): string[] {
-  const domain = record.domain_name?.toLowerCase();
+  const domain = record.domain_name ? domainKey(record.domain_name) : undefined;
   if (!domain) return [];
   const stream = record.sending_stream;
   if (stream === 'transactional' || stream === 'bulk') return [mailtrapTargetKey(domain, stream)];

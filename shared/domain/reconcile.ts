@@ -11,6 +11,7 @@
  * reached it yet, and importing it would undo the person's decision.
  */
 import type { SuppressionScope } from './feedback-event.ts';
+import { domainKey } from './email-address.ts';
 import {
   applyManualSuppression,
   GLOBAL_SCOPE,
@@ -60,7 +61,7 @@ export function fromMailtrapRecord(r: MailtrapRecordLike): ProviderEntry | undef
   const reason: SuppressionReason | undefined =
     r.type === 'hard bounce' ? 'bounce' : r.type === 'spam complaint' ? 'complaint' : r.type === 'unsubscription' ? 'unsubscribe' : r.type === 'manual import' ? 'manual' : undefined;
   if (!reason) return undefined;
-  const domain = r.domain_name ? r.domain_name.toLowerCase() : undefined;
+  const domain = r.domain_name ? domainKey(r.domain_name) : undefined;
   const stream = r.sending_stream === 'transactional' || r.sending_stream === 'bulk' ? r.sending_stream : undefined;
   // Same mapping as the webhook: bounces and complaints are about the address, global.
   const scoped = (reason === 'unsubscribe' || reason === 'manual') && domain;

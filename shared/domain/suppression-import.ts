@@ -19,7 +19,7 @@
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { SuppressionScope } from './feedback-event.ts';
-import { isEmailAddress, normaliseEmail } from './email-address.ts';
+import { domainKey, isEmailAddress, normaliseEmail } from './email-address.ts';
 import { isJsonObject, parseJson } from '../schemas/json.ts';
 import { scopeKey, type AddressState, type SuppressionReason } from './suppression-policy.ts';
 
@@ -168,7 +168,7 @@ function mailtrapLineParser(header: string[]): (line: string) => LineResult {
     if (!isEmailAddress(email)) return { invalid: 'not an email address' };
     const reason = MAILTRAP_TYPES[(f[iType] ?? '').trim().toLowerCase()];
     if (!reason) return { invalid: `unknown Mailtrap type "${f[iType] ?? ''}"` };
-    const domain = iDomain >= 0 ? (f[iDomain] ?? '').trim().toLowerCase() : '';
+    const domain = iDomain >= 0 ? domainKey(f[iDomain] ?? '') : '';
     const streamRaw = iStream >= 0 ? (f[iStream] ?? '').trim().toLowerCase() : '';
     const stream = streamRaw === 'transactional' || streamRaw === 'bulk' ? streamRaw : undefined;
     // Bounces and complaints say something about the address itself: global, as the webhook maps them.

@@ -8,7 +8,7 @@
  */
 import type { FeedbackEvent, FeedbackKind, FeedbackSource, SuppressionScope } from './feedback-event.ts';
 import { createHash } from 'node:crypto';
-import { normaliseEmail, spellingOf } from './email-address.ts';
+import { domainKey, normaliseEmail, spellingOf } from './email-address.ts';
 
 /**
  * Event keys are remembered as 96-bit digests: a full SES key is ~90 bytes and the item is
@@ -117,7 +117,7 @@ export const GLOBAL_SCOPE = 'global';
 
 export function scopeKey(scope: SuppressionScope | undefined): string {
   if (!scope) return GLOBAL_SCOPE;
-  const domain = scope.domain.toLowerCase();
+  const domain = domainKey(scope.domain);
   return scope.stream ? `domain:${domain}/${scope.stream}` : `domain:${domain}`;
 }
 
@@ -204,7 +204,7 @@ function entryFor(event: FeedbackEvent, reason: SuppressionReason, scope: string
     since: event.occurredAt,
     source: event.source,
     eventKey: event.eventKey,
-    domain: event.scope?.domain.toLowerCase(),
+    domain: event.scope ? domainKey(event.scope.domain) : undefined,
     stream: event.scope?.stream,
   };
 }
@@ -356,7 +356,7 @@ export function applyManualSuppression(
     since: input.at,
     source: event.source,
     eventKey: input.key,
-    domain: scope === GLOBAL_SCOPE ? undefined : input.scope?.domain.toLowerCase(),
+    domain: scope === GLOBAL_SCOPE || !input.scope ? undefined : domainKey(input.scope.domain),
     stream: scope === GLOBAL_SCOPE ? undefined : input.scope?.stream,
   };
   const result = addScope(base, entry);
@@ -415,9 +415,8 @@ export interface SuppressionView {
 /** Is the address suppressed (anywhere, or for one sending domain)? */
 export function viewSuppression(state: AddressState | undefined, email: string, domain?: string): SuppressionView {
   const all = state?.suppressions ?? [];
-  const applicable = domain
-    ? all.filter((s) => s.scope === GLOBAL_SCOPE || s.domain === domain.toLowerCase())
-    : all;
+  const key = domain === undefined ? undefined : domainKey(domain);
+  const applicable = key !== undefined ? all.filter((s) => s.scope === GLOBAL_SCOPE || (s.domain !== undefined && domainKey(s.domain) === key)) : all;
   const primary = applicable.find((s) => s.scope === GLOBAL_SCOPE) ?? applicable[0];
   return {
     email: state?.email ?? normaliseEmail(email),

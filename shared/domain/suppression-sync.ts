@@ -21,6 +21,7 @@
  */
 import { GLOBAL_SCOPE, type AddressState, type ScopeEntry, type SuppressionReason } from './suppression-policy.ts';
 import { isTopicScope } from './subscription-policy.ts';
+import { domainKey } from './email-address.ts';
 
 export type Provider = 'ses' | 'mailtrap';
 export const PROVIDERS: readonly Provider[] = ['ses', 'mailtrap'];
@@ -80,7 +81,7 @@ export function originOf(entry: Pick<ScopeEntry, 'source' | 'eventKey'>): Provid
 }
 
 export function mailtrapTargetKey(domain: string, stream: string): string {
-  return `${domain.toLowerCase()}/${stream}`;
+  return `${domainKey(domain)}/${stream}`;
 }
 
 export function parseMailtrapTargetKey(key: string): { domain: string; stream: MailtrapStream } | undefined {
@@ -131,7 +132,7 @@ function sesDesired(entries: ScopeEntry[], config: SyncConfig): DesiredState {
 function mailtrapDesired(entries: ScopeEntry[], config: SyncConfig): DesiredState {
   const map = new Map<string, { target: Target; strength: number }>();
   const skipped: string[] = [];
-  const configured = new Set(config.mailtrapDomains.map((d) => d.toLowerCase()));
+  const configured = new Set(config.mailtrapDomains.map(domainKey));
   for (const entry of entries) {
     const origin = originOf(entry) === 'mailtrap';
     if (isTopicScope(entry.scope)) {
@@ -143,7 +144,7 @@ function mailtrapDesired(entries: ScopeEntry[], config: SyncConfig): DesiredStat
     if (entry.scope === GLOBAL_SCOPE) {
       pairs = [...configured].flatMap((d) => config.mailtrapStreams.map((s): [string, string] => [d, s]));
     } else {
-      const domain = (entry.domain ?? '').toLowerCase();
+      const domain = domainKey(entry.domain ?? '');
       if (!configured.has(domain)) {
         skipped.push(`${entry.reason} (${entry.scope}): not a configured Mailtrap sending domain`);
         continue;

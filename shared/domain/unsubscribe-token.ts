@@ -13,7 +13,7 @@
  * previous one), minting always uses the first. No secret: nothing verifies (fail closed).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { isEmailAddress } from './email-address.ts';
+import { domainKey, isEmailAddress } from './email-address.ts';
 
 const TOKEN_VERSION = 'u1';
 /** Longer than any token we mint (a 320-character address + a 253-character domain). */
@@ -51,7 +51,7 @@ function mac(secret: string, signed: string): Buffer {
 function checkClaim(claim: UnsubscribeClaim): UnsubscribeClaim {
   const email = claim.email.trim();
   if (!isEmailAddress(email)) throw new UnsubscribeTokenError('not an email address');
-  const domain = claim.domain?.trim().toLowerCase() || undefined;
+  const domain = claim.domain?.trim() ? domainKey(claim.domain) : undefined;
   if (domain !== undefined && !DOMAIN.test(domain)) throw new UnsubscribeTokenError('not a domain name');
   if (claim.stream !== undefined && claim.stream !== 'transactional' && claim.stream !== 'bulk') throw new UnsubscribeTokenError('stream must be transactional or bulk');
   if (claim.stream !== undefined && domain === undefined) throw new UnsubscribeTokenError('a stream needs a domain');

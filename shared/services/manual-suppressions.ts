@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SuppressionScope } from '../domain/feedback-event.ts';
-import { checkEmailAddress } from '../domain/email-address.ts';
+import { checkEmailAddress, domainKey } from '../domain/email-address.ts';
 import {
   applyManualSuppression,
   applyRemoval,
@@ -71,7 +71,7 @@ export function manualScope(domain: string | undefined, stream: string | undefin
     return undefined;
   }
   if (s && !MAILTRAP_STREAMS.includes(s as MailtrapStream)) throw new ManualSuppressionInputError(`stream must be one of ${MAILTRAP_STREAMS.join(', ')}`);
-  return { domain: d.toLowerCase(), ...(s ? { stream: s } : {}) };
+  return { domain: domainKey(d), ...(s ? { stream: s } : {}) };
 }
 
 async function changed(deps: ManualSuppressionDeps, email: string, decision: Decision, effect: Decision['outcome']): Promise<ManualChange> {

@@ -3,7 +3,7 @@
  * item, and what the store refuses.
  */
 import { describe, expect, it } from 'vitest';
-import { checkEmailAddress, InvalidEmailAddressError, isEmailAddress, normaliseEmail, spellingOf } from '../../shared/domain/email-address.ts';
+import { checkEmailAddress, domainKey, InvalidEmailAddressError, isEmailAddress, normaliseEmail, spellingOf } from '../../shared/domain/email-address.ts';
 
 describe('one address, however a provider spells it', () => {
   it.each([
@@ -25,6 +25,17 @@ describe('one address, however a provider spells it', () => {
 
   it('keys are NFC, lower case, A-label domains without the trailing dot', () => {
     expect(normaliseEmail('Jose\u0301@B\u00fccher.DE.')).toBe('jos\u00e9@xn--bcher-kva.de');
+  });
+
+  it('spells a sending domain one way, as the domain of an address: Unicode and A-labels are one domain', () => {
+    expect(domainKey(' B\u00fccher.Example. ')).toBe('xn--bcher-kva.example');
+    expect(domainKey('xn--bcher-kva.example')).toBe('xn--bcher-kva.example');
+    expect(domainKey('News.ExampleSender.com')).toBe('news.examplesender.com');
+    // A single label is a domain too (it was once mistaken for a problem name).
+    expect(normaliseEmail('a@invalid-domain')).toBe('a@invalid-domain');
+    // What the address rule refuses is kept trimmed, NFC and lower-cased, never dropped.
+    expect(domainKey(' Not A Domain ')).toBe('not a domain');
+    expect(domainKey('')).toBe('');
   });
 
   it('keeps the spelling the provider used apart from the key', () => {

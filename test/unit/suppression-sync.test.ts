@@ -13,7 +13,7 @@ import {
   planSync,
   type SyncConfig,
 } from '../../shared/domain/suppression-sync.ts';
-import { applyFeedback, applyManualSuppression, applyRemoval, type AddressState } from '../../shared/domain/suppression-policy.ts';
+import { applyFeedback, applyManualSuppression, applyRemoval, viewSuppression, type AddressState } from '../../shared/domain/suppression-policy.ts';
 import { decideReconcile, fromMailtrapRecord, fromSesEntry } from '../../shared/domain/reconcile.ts';
 import type { FeedbackEvent } from '../../shared/domain/feedback-event.ts';
 
@@ -126,6 +126,15 @@ describe('what each provider should hold (echo rules)', () => {
     const state = suppressedBy(event({ source: 'manual', kind: 'unsubscribe', scope: { domain: 'B.example', stream: 'bulk' } }));
     expect(desiredFor('mailtrap', state, CONFIG).targets).toEqual([{ key: 'b.example/bulk', value: 'unsubscription', origin: false }]);
     expect(desiredFor('ses', state, CONFIG).targets).toEqual([{ key: 'contact', value: 'unsubscribe-all', origin: false }]);
+  });
+
+  it('matches a scope, a configured domain and a Mailtrap record whatever IDN spelling each uses', () => {
+    const config: SyncConfig = { ...CONFIG, mailtrapDomains: ['B\u00fccher.example'] };
+    const state = suppressedBy(event({ source: 'manual', kind: 'unsubscribe', scope: { domain: 'xn--bcher-kva.example', stream: 'bulk' } }));
+    expect(desiredFor('mailtrap', state, config).targets).toEqual([{ key: 'xn--bcher-kva.example/bulk', value: 'unsubscription', origin: false }]);
+    expect(viewSuppression(state, state.email, 'b\u00fccher.example').suppressed).toBe(true);
+    expect(viewSuppression(state, state.email, 'other.example').suppressed).toBe(false);
+    expect(fromMailtrapRecord({ id: 'r1', email: 'u@example.org', type: 'unsubscription', domain_name: 'B\u00fccher.example', sending_stream: 'bulk', created_at: AT })?.scope?.domain).toBe('xn--bcher-kva.example');
   });
 
   it('skips, with the reason, what a provider cannot hold', () => {
