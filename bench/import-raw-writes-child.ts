@@ -1,5 +1,5 @@
 /**
- * The ceiling of bench/import.ts: what DynamoDB Local takes of the import's own writes with no
+ * The raw writes of bench/import.ts: what DynamoDB Local takes of the import's own writes with no
  * import around them (no file, no parsing, no decisions, no summary): ROWS items of exactly the
  * shape an import writes (`applyManualSuppression` + `toItem`), written 100 a request with
  * `concurrency` requests in flight, in a process of its own. Two ways:
@@ -11,7 +11,7 @@
  *   complaint), so the import does not use it. Shown for what the condition costs.
  *
  * Prints one JSON line.
- *   node --import tsx bench/import-ceiling-child.ts <transact|batch> <rows> <concurrency> <dynamodb-endpoint> <table> <region>
+ *   node --import tsx bench/import-raw-writes-child.ts <transact|batch> <rows> <concurrency> <dynamodb-endpoint> <table> <region>
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -26,7 +26,7 @@ export class BenchUsageError extends Error {
 
 const [mode, rowsArg, concurrencyArg, endpoint, table, region] = process.argv.slice(2);
 if ((mode !== 'transact' && mode !== 'batch') || !rowsArg || !concurrencyArg || !endpoint || !table || !region) {
-  throw new BenchUsageError('usage: import-ceiling-child <transact|batch> <rows> <concurrency> <endpoint> <table> <region>');
+  throw new BenchUsageError('usage: import-raw-writes-child <transact|batch> <rows> <concurrency> <endpoint> <table> <region>');
 }
 const rows = Number(rowsArg);
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }), {
@@ -39,7 +39,7 @@ const chunks: Array<Array<Record<string, unknown>>> = [];
 for (let i = 0; i < rows; i += per) {
   chunks.push(
     Array.from({ length: Math.min(per, rows - i) }, (_, j) => {
-      const row = { email: `ceiling-${mode}-User.${i + j}@Example${(i + j) % 7}.com`, reason: (i + j) % 10 === 0 ? ('complaint' as const) : ('bounce' as const) };
+      const row = { email: `raw-${mode}-${process.pid}-User.${i + j}@Example${(i + j) % 7}.com`, reason: (i + j) % 10 === 0 ? ('complaint' as const) : ('bounce' as const) };
       const next = applyManualSuppression(undefined, { ...row, at: now, source: 'import', key: importKey(row) }).next as AddressState;
       return toItem({ ...next, version: 1 }, now) as unknown as Record<string, unknown>;
     }),
