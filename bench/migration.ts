@@ -46,7 +46,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PROJECT_ROOT, startLocalStack } from '../local/stack.ts';
 import { rateMs } from '../local/event-sources/scheduler.ts';
 import type { RateSpec } from '../shared/domain/rate-limit.ts';
-import type { UploadControl } from '../shared/services/mailtrap-import.ts';
+import type { UploadControl } from '../shared/domain/mailtrap-import.ts';
 import type { MigrationStatus } from '../shared/services/migration-status.ts';
 import type { ReconcileReport } from '../shared/services/reconcile.ts';
 

@@ -30,7 +30,7 @@ import { applyManualSuppression, type SuppressionReason } from '../shared/domain
 import { importKey } from '../shared/domain/suppression-import.ts';
 import { intervalMs, parseRate, scheduleRuns, type RateSpec } from '../shared/domain/rate-limit.ts';
 import type { Provider } from '../shared/domain/suppression-sync.ts';
-import type { Clock } from '../shared/services/sync-drain.ts';
+import type { Clock } from '../shared/services/run-clock.ts';
 import { machine } from './machine.ts';
 
 const N = Number(process.env.SUPPRESSIONS ?? 10_000);

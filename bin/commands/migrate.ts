@@ -5,7 +5,7 @@
  */
 import { DynamoSyncState } from '../../shared/adapters/dynamo-sync-state.ts';
 import { runSettingsFromEnv } from '../../shared/adapters/sync-deps.ts';
-import { UPLOAD_CONTROL, type UploadControl } from '../../shared/services/mailtrap-import.ts';
+import { UPLOAD_CONTROL, type UploadControl } from '../../shared/domain/mailtrap-import.ts';
 import { PUBLISHED_CONTROL, type PublishedMigrationStatus } from '../../shared/services/migration-metrics.ts';
 import { countSyncTable, formatMigrationStatus, migrationStatus, newCountPass } from '../../shared/services/migration-status.ts';
 import { syncConfigFor, tableName } from '../target.ts';
@@ -24,9 +24,9 @@ async function status(ctx: CommandContext): Promise<number> {
   const upload = (await sync.getControl<UploadControl>(UPLOAD_CONTROL)) ?? null;
   const published = await sync.getControl<PublishedMigrationStatus>(PUBLISHED_CONTROL);
   const paces = published
-    ? { settings: published.settings, config: published.config, from: `the stage's, as its migration-status function published them at ${published.at}` }
+    ? { settings: published.settings, config: published.config, from: `the stage's, as its migration-status function published them at ${published.status.at}` }
     : { settings: runSettingsFromEnv(), config: syncConfigFor(target), from: "this shell's environment (the stage's migration-status function has not published yet)" };
-  const result = { ...migrationStatus({ counts: pass.counts, settings: paces.settings, config: paces.config, upload, now }), pacesFrom: paces.from, published: published ? { at: published.at, providers: published.status.providers } : null };
+  const result = { ...migrationStatus({ counts: pass.counts, settings: paces.settings, config: paces.config, upload, now }), pacesFrom: paces.from, published: published ? { at: published.status.at, providers: published.status.providers } : null };
   process.stdout.write(ctx.flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatMigrationStatus(result)}paces: ${paces.from}\n`);
   return 0;
 }

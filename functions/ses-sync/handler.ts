@@ -19,7 +19,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sesSyncDepsFromEnv, type SesSyncDeps } from '../../shared/adapters/ses-sync-deps.ts';
-import { drainOutbox, RunBudgetExhaustedError, runDeadline, withPersistedPace, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { drainOutbox, RunBudgetExhaustedError, withPersistedPace, type DrainReport } from '../../shared/services/sync-drain.ts';
+import { runDeadline } from '../../shared/services/run-clock.ts';
 import { holdImporting, importBacklog, openImportJobs, sesExecutor, settleImportJobs } from '../../shared/services/ses-sync.ts';
 import { logger, metrics } from '../../shared/observability.ts';
 

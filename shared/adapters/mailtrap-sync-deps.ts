@@ -9,7 +9,7 @@ import type { DeadLetterSink } from '../ports/dead-letter-sink.ts';
 import type { MailtrapSuppressionApi } from '../ports/provider-suppressions.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 import type { SyncStateStore } from '../ports/sync-state.ts';
-import { systemClock, type Clock } from '../services/sync-drain.ts';
+import { systemClock, type Clock } from '../services/run-clock.ts';
 import { sqsClient } from './clients/sqs.ts';
 import { SqsDeadLetterSink } from './sqs-dead-letter-sink.ts';
 import { mailtrapApiFromEnv, runSettingsFromEnv, storesFromEnv, syncConfigFromEnv, type RunSettings } from './sync-deps.ts';

@@ -10,7 +10,7 @@ import { requireAddressRefKey } from '../observability.ts';
 import type { MailtrapSuppressionApi, SesSuppressionApi } from '../ports/provider-suppressions.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 import type { SyncStateStore } from '../ports/sync-state.ts';
-import { systemClock, type Clock } from '../services/sync-drain.ts';
+import { systemClock, type Clock } from '../services/run-clock.ts';
 import { sesv2Client } from './clients/sesv2.ts';
 import { Sesv2Suppressions } from './sesv2-suppressions.ts';
 import { mailtrapApiFromEnv, runSettingsFromEnv, storesFromEnv, syncConfigFromEnv, type RunSettings } from './sync-deps.ts';

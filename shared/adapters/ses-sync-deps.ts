@@ -10,7 +10,7 @@ import type { DeadLetterSink } from '../ports/dead-letter-sink.ts';
 import type { SesSuppressionApi } from '../ports/provider-suppressions.ts';
 import type { SuppressionStore } from '../ports/suppression-store.ts';
 import type { SyncStateStore } from '../ports/sync-state.ts';
-import { systemClock, type Clock } from '../services/sync-drain.ts';
+import { systemClock, type Clock } from '../services/run-clock.ts';
 import { s3Client } from './clients/s3.ts';
 import { sesv2Client } from './clients/sesv2.ts';
 import { sqsClient } from './clients/sqs.ts';

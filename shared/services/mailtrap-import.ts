@@ -11,14 +11,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { checkEmailAddress } from '../domain/email-address.ts';
-import { groupId, neededTargets, targetsOfRecord, uploadGroupsFor, MAILTRAP_PASTE_MAX, type UploadGroup } from '../domain/mailtrap-import.ts';
+import { groupId, neededTargets, targetsOfRecord, uploadGroupsFor, MAILTRAP_PASTE_MAX, UPLOAD_CONTROL, type UploadControl, type UploadFile, type UploadGroup } from '../domain/mailtrap-import.ts';
 import type { AddressState } from '../domain/suppression-policy.ts';
 import { desiredFor, originalSpelling, type SyncConfig, type SyncPlan } from '../domain/suppression-sync.ts';
 import type { SyncItem, SyncStateStore } from '../ports/sync-state.ts';
-import { iso, mapLimit, type Clock } from './sync-drain.ts';
+import { iso, mapLimit } from './sync-drain.ts';
+import type { Clock } from './run-clock.ts';
 
-export { UPLOAD_CONTROL, type UploadControl } from '../domain/mailtrap-import.ts';
-import { UPLOAD_CONTROL, type UploadControl, type UploadFile } from '../domain/mailtrap-import.ts';
 
 const streamLabel = (s: UploadGroup['stream']): UploadFile['stream'] => (s === 'any' ? 'Any' : s === 'bulk' ? 'Bulk' : 'Transactional');
 

@@ -22,7 +22,6 @@ export const PUBLISHED_CONTROL = 'migration-status#published';
 
 /** The last finished pass, as the function published it: the view and the paces it was estimated at. */
 export interface PublishedMigrationStatus {
-  at: string;
   passStartedAt: string;
   pages: number;
   status: MigrationStatus;
@@ -75,7 +74,7 @@ export async function publishMigrationStatus(deps: MigrationStatusDeps, deadline
   }
   const upload = (await deps.sync.getControl<UploadControl>(UPLOAD_CONTROL)) ?? null;
   const status = migrationStatus({ counts: pass.counts, settings: deps.settings, config: deps.config, upload, now: now() });
-  const published: PublishedMigrationStatus = { at: status.at, passStartedAt: pass.startedAt, pages: pass.pages, status, settings: deps.settings, config: deps.config };
+  const published: PublishedMigrationStatus = { passStartedAt: pass.startedAt, pages: pass.pages, status, settings: deps.settings, config: deps.config };
   await deps.sync.putControl(PUBLISHED_CONTROL, published);
   await deps.sync.deleteControl(PASS_CONTROL); // the next run starts a new pass
   emitMigrationMetrics(deps.metrics, status);

@@ -8,7 +8,7 @@ import { scheduleRuns } from '../domain/rate-limit.ts';
 import type { Provider, SyncConfig } from '../domain/suppression-sync.ts';
 import type { SyncScanCursor, SyncStatus, SyncStatusReader, SyncStatusRow } from '../ports/sync-state.ts';
 import type { RunSettings } from '../adapters/sync-deps.ts';
-import type { UploadControl } from './mailtrap-import.ts';
+import type { UploadControl } from '../domain/mailtrap-import.ts';
 import { displayStatus } from './sync-status.ts';
 
 export type StatusCounts = Record<SyncStatus, number>;

@@ -23,7 +23,8 @@ import { decideReconcile, fromMailtrapRecord, fromSesEntry, type ProviderEntry }
 import type { SyncConfig } from '../domain/suppression-sync.ts';
 import { addressRef, logger, metrics } from '../observability.ts';
 import { confirmAwaitedUploads } from './mailtrap-import.ts';
-import { iso, mapLimit, RunBudgetExhaustedError, type Clock, type PacedCalls } from './sync-drain.ts';
+import { iso, mapLimit, RunBudgetExhaustedError, type PacedCalls } from './sync-drain.ts';
+import type { Clock } from './run-clock.ts';
 
 export interface ReconcileDeps {
   store: SuppressionStore;

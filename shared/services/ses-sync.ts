@@ -35,7 +35,8 @@ import { csvField, splitCsvLine } from '../domain/suppression-import.ts';
 import { normaliseEmail } from '../domain/email-address.ts';
 import { desiredFor, originalSpelling, planSync, SES_CONTACT, SES_LIST, spellingsToDelete, type SyncConfig, type SyncPlan } from '../domain/suppression-sync.ts';
 import { logger, metrics } from '../observability.ts';
-import { iso, mapLimit, type Clock, type ExecuteContext, type Executor, type PacedCalls } from './sync-drain.ts';
+import { iso, mapLimit, type ExecuteContext, type Executor, type PacedCalls } from './sync-drain.ts';
+import type { Clock } from './run-clock.ts';
 
 export function sesExecutor(api: SesSuppressionApi, config: SyncConfig): Executor {
   return async ({ item, state, plan, applied, skipped, calls }: ExecuteContext) => {

@@ -31,7 +31,6 @@ export class RunBudgetExhaustedError extends Error {
   override name = 'RunBudgetExhaustedError';
 }
 
-export { runDeadline, systemClock, type Clock } from './run-clock.ts';
 
 /**
  * One provider account's pace for this run: every call waits for its slot; a slot past the
